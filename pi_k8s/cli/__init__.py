@@ -1,0 +1,47 @@
+"""The `pi-k8s` command: parse options, call one domain function, render, map errors.
+
+Exit codes: see pi_k8s.errors (0 ok, 1 unexpected, 2 usage, 3 bad input / nothing
+found, 4 playbook failed, 5 verification failed, 6 environment missing something).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from pi_k8s import __version__
+from pi_k8s.cli import bootstrap, testbed
+
+app = typer.Typer(
+    name="pi-k8s",
+    help="Find the Raspberry Pis on your LAN and turn them into a verified k3s cluster.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pi-k8s {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Find the Raspberry Pis on your LAN and turn them into a verified k3s cluster."""
+
+
+app.add_typer(testbed.app, name="testbed")
+bootstrap.register(app)
+
+
+def main() -> None:
+    app()

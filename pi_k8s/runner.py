@@ -1,0 +1,260 @@
+"""One typed wrapper over ansible-runner: run a playbook, stream events, return a RunResult.
+
+``ansible_runner`` does not raise when a playbook fails; this module reads its status,
+rc and per-host stats and turns them into a ``RunResult`` naming the failed and
+unreachable hosts, the task and Ansible's message. ``RunResult.raise_for_status()``
+turns a failure into a ``PlaybookFailed`` error for the CLI.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import shutil
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pi_k8s import paths
+from pi_k8s.errors import PlaybookFailed, SpecError
+
+KEEP_RUNS = 20
+
+
+@dataclass
+class RunEvent:
+    """What the console needs to draw progress: one per play, task start and host result."""
+
+    kind: str  # play | task | ok | changed | failed | unreachable | skipped | stdout
+    play: str = ""
+    task: str = ""
+    host: str = ""
+    message: str = ""
+
+
+@dataclass
+class HostStats:
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class TaskFailure:
+    host: str
+    task: str
+    message: str
+    unreachable: bool = False
+
+
+@dataclass
+class RunResult:
+    playbook: str
+    status: str  # successful | failed | timeout | canceled
+    rc: int
+    artifacts: Path
+    hosts: dict[str, HostStats] = field(default_factory=dict)
+    failures: list[TaskFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "successful" and self.rc == 0
+
+    @property
+    def changed_total(self) -> int:
+        return sum(h.changed for h in self.hosts.values())
+
+    @property
+    def failed_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.failed)
+
+    @property
+    def unreachable_hosts(self) -> list[str]:
+        return sorted(h for h, s in self.hosts.items() if s.unreachable)
+
+    def raise_for_status(self) -> RunResult:
+        if self.ok:
+            return self
+        if self.status == "canceled":
+            raise PlaybookFailed(
+                f"{self.playbook} was cancelled.",
+                hint=f"Re-run to finish; artifacts are in {self.artifacts}.",
+            )
+        lines = []
+        for f in self.failures:
+            what = "unreachable" if f.unreachable else "failed"
+            lines.append(f"{f.host} {what} at '{f.task}': {f.message}")
+        if not lines:
+            lines.append(f"ansible-playbook exited with rc={self.rc} ({self.status})")
+        raise PlaybookFailed(
+            f"{self.playbook} failed:\n  " + "\n  ".join(lines),
+            hint=f"Fix the cause and re-run; Ansible's full log is in {self.artifacts}.",
+        )
+
+
+EventCallback = Callable[[RunEvent], None]
+
+
+def _rotate(runs: Path, keep: int = KEEP_RUNS) -> None:
+    entries = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in entries[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _message(res: dict[str, Any]) -> str:
+    msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    if isinstance(msg, list):
+        msg = "; ".join(map(str, msg))
+    text = str(msg).strip().splitlines()
+    return text[0][:300] if text else "no message"
+
+
+def _translate(event: dict[str, Any]) -> RunEvent | None:
+    kind = event.get("event", "")
+    data = event.get("event_data", {}) or {}
+    play = data.get("play", "")
+    task = data.get("task", "")
+    host = data.get("host", "")
+    if kind == "playbook_on_play_start":
+        return RunEvent("play", play=play)
+    if kind == "playbook_on_task_start":
+        return RunEvent("task", play=play, task=task)
+    if kind == "runner_on_ok":
+        res = data.get("res", {}) or {}
+        return RunEvent("changed" if res.get("changed") else "ok", play, task, host)
+    if kind == "runner_on_failed":
+        if data.get("ignore_errors"):
+            return RunEvent("ok", play, task, host)
+        return RunEvent("failed", play, task, host, _message(data.get("res", {}) or {}))
+    if kind == "runner_on_unreachable":
+        return RunEvent("unreachable", play, task, host, _message(data.get("res", {}) or {}))
+    if kind == "runner_on_skipped":
+        return RunEvent("skipped", play, task, host)
+    return None
+
+
+def run_playbook(
+    playbook: str | Path,
+    *,
+    inventory: str | Path | None = None,
+    extravars: dict[str, Any] | None = None,
+    limit: str | None = None,
+    check: bool = False,
+    syntax_check: bool = False,
+    tags: str | None = None,
+    verbosity: int = 0,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    envvars: dict[str, str] | None = None,
+    run_dir: Path | None = None,
+) -> RunResult:
+    """Run ``playbook`` (a name under the shipped ``playbooks/`` or a path) and return its result.
+
+    A fresh private data dir is made for each run under ``<state>/runs`` (the last
+    ``KEEP_RUNS`` are kept) unless ``run_dir`` is given.
+    """
+    import ansible_runner  # imported here: it is slow to import and only needed to run
+
+    path = Path(playbook)
+    if not path.is_absolute() and not path.exists():
+        path = paths.playbook(str(playbook))
+    if not path.is_file():
+        raise SpecError(f"Playbook {path} does not exist.", hint="Reinstall pi-k8s.")
+    if inventory is not None and not Path(inventory).exists():
+        raise SpecError(
+            f"Inventory {inventory} does not exist.",
+            hint="Pass --inventory FILE, or make one with `pi-k8s inventory`.",
+        )
+    runs = paths.ensure_private_dir(paths.state_dir() / "runs")
+    if run_dir is None:
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+        run_dir = runs / f"{stamp}-{path.stem}"
+    paths.ensure_private_dir(run_dir)
+
+    content = paths.content_dir()
+    # Use the ansible-playbook installed beside this interpreter (the venv's), even
+    # when the venv is not on PATH.
+    bindir = str(Path(sys.executable).parent)
+    env = {
+        "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
+        "ANSIBLE_CONFIG": str(content / "ansible.cfg"),
+        "ANSIBLE_ROLES_PATH": str(paths.roles_dir()),
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_NOCOLOR": "1",
+        # ansible-runner turns host key checking off unless told: we never ignore host keys.
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_LOCAL_TEMP": str(run_dir / "tmp"),
+        "ANSIBLE_HOME": str(run_dir / "ansible-home"),
+        **(envvars or {}),
+    }
+    cmdline = []
+    if check:
+        cmdline += ["--check", "--diff"]
+    if syntax_check:
+        cmdline.append("--syntax-check")
+    if tags:
+        cmdline += ["--tags", tags]
+
+    def handler(event: dict[str, Any]) -> bool:
+        if on_event is not None:
+            translated = _translate(event)
+            if translated is not None:
+                on_event(translated)
+            if verbosity and event.get("stdout"):
+                on_event(RunEvent("stdout", message=event["stdout"]))
+        return True
+
+    kwargs: dict[str, Any] = {
+        "private_data_dir": str(run_dir),
+        "playbook": str(path),
+        "inventory": str(Path(inventory).resolve()) if inventory else None,
+        "extravars": extravars or {},
+        "limit": limit,
+        "cmdline": " ".join(cmdline) or None,
+        "verbosity": max(0, verbosity - 1) or None,
+        "envvars": env,
+        "quiet": True,
+        "event_handler": handler,
+        "cancel_callback": (lambda: cancel.is_set()) if cancel is not None else None,
+        "rotate_artifacts": 1,
+        "suppress_env_files": True,
+    }
+    old_cwd = os.getcwd()
+    try:
+        thread, runner = ansible_runner.run_async(
+            **{k: v for k, v in kwargs.items() if v is not None}
+        )
+        thread.join()
+    finally:
+        os.chdir(old_cwd)
+    _rotate(runs)
+
+    hosts: dict[str, HostStats] = {}
+    stats = runner.stats or {}
+    for key, attr in (
+        ("ok", "ok"),
+        ("changed", "changed"),
+        ("failures", "failed"),
+        ("dark", "unreachable"),
+        ("skipped", "skipped"),
+    ):
+        for host, count in (stats.get(key) or {}).items():
+            setattr(hosts.setdefault(host, HostStats()), attr, count)
+    failures = []
+    for event in runner.events:
+        tr = _translate(event)
+        if tr and tr.kind in {"failed", "unreachable"}:
+            failures.append(TaskFailure(tr.host, tr.task, tr.message, tr.kind == "unreachable"))
+    return RunResult(
+        playbook=path.name,
+        status=runner.status,
+        rc=runner.rc if runner.rc is not None else 1,
+        artifacts=Path(runner.config.artifact_dir),
+        hosts=hosts,
+        failures=failures,
+    )
