@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pi_k8s import __version__
-from pi_k8s.cli import bootstrap, testbed
+from pi_k8s.cli import bootstrap, discover, inventory, testbed
 
 app = typer.Typer(
     name="pi-k8s",
@@ -39,8 +39,10 @@ def root(
     """Find the Raspberry Pis on your LAN and turn them into a verified k3s cluster."""
 
 
-app.add_typer(testbed.app, name="testbed")
+discover.register(app)
+inventory.register(app)
 bootstrap.register(app)
+app.add_typer(testbed.app, name="testbed")
 
 
 def main() -> None:
