@@ -26,9 +26,7 @@ def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ["PI_K8S_STATE_DIR"] = old
 
 
-def make_testbed(
-    name: str, subnet: str, nodes: int, others: int = 0
-) -> Iterator[tb.Testbed]:
+def make_testbed(name: str, subnet: str, nodes: int, others: int = 0) -> Iterator[tb.Testbed]:
     """Bring a named testbed up and always take it down, even when the tests fail."""
     try:
         yield tb.up(nodes, others, name=name, subnet=subnet)

@@ -1,0 +1,41 @@
+# pi-k8s: `make demo` runs the main job on a local testbed; `make test` runs every test.
+# Both set up what they need (apt packages as root, the venv) on a fresh Debian 12 machine.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PI_K8S_STATE_DIR ?= $(CURDIR)/.state
+
+.PHONY: deps venv demo demo-down test lint unit integration clean
+
+deps:
+	bash scripts/setup-host.sh
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: deps venv
+	bash scripts/demo.sh
+
+demo-down: venv
+	$(BIN)/pi-k8s testbed down --name demo
+
+lint: venv
+	$(BIN)/ruff check pi_k8s tests benchmarks
+	$(BIN)/ruff format --check pi_k8s tests benchmarks
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint -q
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+test: deps venv lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Prepare a Debian 12 machine (as root) to run pi-k8s's testbed and tests:
+# apt packages, and the podman settings this kind of machine needs.
+# Idempotent: installs only what is missing, rewrites the drop-in only if it differs.
+set -euo pipefail
+
+packages=(podman runc debootstrap openssh-client nmap iproute2 iptables python3-venv make git)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "error: the testbed needs root (rootful podman, debootstrap)." >&2
+  echo "hint: run as root, e.g. sudo make demo" >&2
+  exit 6
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "* apt-get install ${missing[*]}"
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Podman on machines like our CI: no CAP_SYS_RESOURCE (podman's default nofile limit
+# cannot be set), a hybrid cgroup layout crun refuses (runc works), no systemd as PID 1
+# (cgroupfs manager, file events logger).
+dropin=/etc/containers/containers.conf.d/50-pi-k8s.conf
+want=$(cat <<'CONF'
+# Written by pi-k8s scripts/setup-host.sh: settings rootful podman needs here.
+[containers]
+default_ulimits = ["nofile=20000:20000", "nproc=32768:32768"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+CONF
+)
+if [ ! -f "$dropin" ] || [ "$(cat "$dropin")" != "$want" ]; then
+  echo "* writing $dropin"
+  mkdir -p "$(dirname "$dropin")"
+  printf '%s\n' "$want" > "$dropin"
+fi
