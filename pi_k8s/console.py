@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.table import Table
@@ -96,3 +96,83 @@ def testbed_table(bed: Any) -> None:
     )
     if bed.hosts:
         info(f"ssh: ssh -F {bed.ssh_config} {bed.hosts[0].name}")
+
+
+class PlaybookProgress:
+    """Draws ansible-runner events: a live view on a TTY, one line per task when piped.
+
+    Use as ``runner.run_playbook(..., on_event=progress)`` inside ``with progress:``.
+    """
+
+    _STYLE: ClassVar[dict[str, str]] = {
+        "ok": "green",
+        "changed": "yellow",
+        "failed": "bold red",
+        "unreachable": "bold red",
+        "skipped": "dim",
+    }
+
+    def __init__(self, title: str, *, verbose: bool = False) -> None:
+        self.title = title
+        self.verbose = verbose
+        self.play = ""
+        self.task = ""
+        self.tasks_done = 0
+        self.hosts: dict[str, tuple[str, str]] = {}
+        self._live: Any = None
+
+    def __enter__(self) -> PlaybookProgress:
+        if err.is_terminal and not self.verbose:
+            from rich.live import Live
+
+            self._live = Live(self._render(), console=err, refresh_per_second=8, transient=True)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.__exit__(None, None, None)
+            self._live = None
+
+    def _render(self) -> Any:
+        t = Table.grid(padding=(0, 1))
+        t.add_row(f"[bold]{self.title}[/bold]", f"[dim]{self.tasks_done} tasks[/dim]")
+        t.add_row("play", self.play or "-")
+        t.add_row("task", self.task or "-")
+        for host, (state, task) in sorted(self.hosts.items()):
+            style = self._STYLE.get(state, "")
+            t.add_row(f"  {host}", f"[{style}]{state}[/{style}] [dim]{task}[/dim]")
+        return t
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind == "stdout":
+            err.print(event.message, markup=False, highlight=False)
+            return
+        if kind == "play":
+            self.play = event.play
+            if self._live is None and not self.verbose:
+                err.print(f"PLAY {event.play}", markup=False)
+        elif kind == "task":
+            self.task = event.task
+            self.tasks_done += 1
+            if self._live is None and not self.verbose:
+                err.print(f"  task {event.task}", markup=False)
+        else:
+            self.hosts[event.host] = (kind, event.task)
+            if kind in {"failed", "unreachable"} and self._live is None and not self.verbose:
+                err.print(f"    {event.host}: {kind}: {event.message}", markup=False)
+        if self._live is not None:
+            self._live.update(self._render())
+
+
+def run_summary(result: Any) -> None:
+    """Per-host recap after a playbook run."""
+    table(
+        f"{result.playbook}: {result.status}",
+        ["host", "ok", "changed", "failed", "unreachable", "skipped"],
+        (
+            (h, s.ok, s.changed, s.failed, s.unreachable, s.skipped)
+            for h, s in sorted(result.hosts.items())
+        ),
+    )
