@@ -26,6 +26,7 @@ class PiHost:
     board_type: str | None = None  # decoded from the revision code, e.g. "4B"
     processor: str | None = None  # BCM2711 …
     memory_mb: int | None = None  # MemTotal, rounded to MB
+    board_memory_mb: int | None = None  # the RAM the revision code says the board has
     kernel_arch: str | None = None  # uname -m
     userland_arch: str | None = None  # dpkg --print-architecture
     os_id: str | None = None  # raspios | debian | ubuntu | dietpi | …
@@ -36,7 +37,7 @@ class PiHost:
     root_kind: str | None = None  # sd | usb | nvme | emmc | other | unknown
     ssh_user: str | None = None
     ssh_error: str | None = None
-    sources: list[str] = field(default_factory=list)  # neighbour, mdns, probe
+    sources: list[str] = field(default_factory=list)  # tcp, neighbour, mdns, ssh
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
