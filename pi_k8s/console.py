@@ -176,3 +176,43 @@ def run_summary(result: Any) -> None:
             for h, s in sorted(result.hosts.items())
         ),
     )
+
+
+def hosts_table(hosts: Sequence[Any]) -> None:
+    """Discovery results in three tables: Pis, hosts that are not Pis, SSH failures."""
+    pis = [h for h in hosts if h.is_pi and not h.ssh_error]
+    others = [h for h in hosts if not h.is_pi and not h.ssh_error]
+    failed = [h for h in hosts if h.ssh_error]
+    table(
+        f"Raspberry Pis ({len(pis)})",
+        ["ip", "hostname", "model", "RAM", "arch", "os", "memcg", "root", "mac"],
+        (
+            (
+                h.ip,
+                h.hostname,
+                h.model or h.board_type,
+                f"{h.board_memory_mb or h.memory_mb} MB",
+                f"{h.kernel_arch}/{h.userland_arch}",
+                h.os_pretty or h.os_id,
+                {True: "yes", False: "no"}.get(h.memory_cgroup, "?"),
+                h.root_kind,
+                h.mac,
+            )
+            for h in pis
+        ),
+    )
+    if others:
+        table(
+            f"Answered but not a Pi ({len(others)})",
+            ["ip", "hostname", "os", "arch", "mac"],
+            ((h.ip, h.hostname, h.os_pretty or h.os_id, h.kernel_arch, h.mac) for h in others),
+        )
+    if failed:
+        table(
+            f"Not probed over SSH ({len(failed)})",
+            ["ip", "reason", "likely Pi (MAC)", "mac", "hostname"],
+            (
+                (h.ip, h.ssh_error, "yes" if h.oui_match else "no", h.mac, h.hostname)
+                for h in failed
+            ),
+        )
