@@ -1,9 +1,93 @@
-"""`pi-k8s inventory`: render an Ansible inventory from a cluster spec (filled by the inventory work)."""
+"""`pi-k8s inventory`: render an Ansible inventory from a cluster spec and the discovered Pis."""
 
 from __future__ import annotations
 
+import ipaddress
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from pi_k8s import console
+from pi_k8s.cli._common import handles_errors
+from pi_k8s.errors import UsageError
+from pi_k8s.inventory import load_hosts, plan_inventory, write_inventory
+from pi_k8s.models import PiHost
+from pi_k8s.spec import ClusterSpec, load_spec
 
 
 def register(app: typer.Typer) -> None:
-    del app
+    app.command("inventory")(inventory)
+
+
+@handles_errors
+def inventory(
+    spec: Annotated[
+        Path,
+        typer.Option("--spec", "-s", help="The cluster spec (see inventory/cluster.example.yaml)."),
+    ] = Path("cluster.yaml"),
+    from_file: Annotated[
+        Path | None,
+        typer.Option("--from", "-f", help="Hosts from `pi-k8s discover --json` output."),
+    ] = None,
+    discover: Annotated[
+        bool, typer.Option("--discover", help="Discover the hosts on the LAN now.")
+    ] = False,
+    subnets: Annotated[
+        list[str] | None,
+        typer.Option("--subnet", help="With --discover: a subnet to sweep (repeatable)."),
+    ] = None,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the inventory.")
+    ] = Path("inventory/hosts.yml"),
+) -> None:
+    """Choose server and agent roles for the discovered Pis and write the Ansible inventory."""
+    if from_file is not None and discover:
+        raise UsageError(
+            "--from and --discover are mutually exclusive.",
+            hint="Read hosts from a file with --from, or discover them now with --discover.",
+        )
+    if from_file is None and not discover:
+        raise UsageError(
+            "Say where the hosts come from: --from discovery.json or --discover.",
+            hint="pi-k8s discover --json > discovery.json writes the file --from reads.",
+        )
+    if subnets and not discover:
+        raise UsageError("--subnet only applies with --discover.")
+    for net in subnets or []:
+        try:
+            ipaddress.IPv4Network(net, strict=False)
+        except ValueError:
+            raise UsageError(
+                f"--subnet {net!r} is not an IPv4 network.", hint="e.g. --subnet 192.168.1.0/24"
+            ) from None
+
+    cluster = load_spec(spec)
+    hosts = load_hosts(from_file) if from_file is not None else _discover(cluster, subnets or [])
+    plan = plan_inventory(cluster, hosts)
+
+    console.table(
+        f"cluster {cluster.name}: roles",
+        ["host", "ip", "role", "reason"],
+        ((d.host.hostname or "-", d.host.ip, d.role, d.reason) for d in plan.decisions),
+    )
+    for warning in plan.warnings:
+        console.warn(warning)
+    path = write_inventory(plan.inventory, output, source=spec.name, decisions=plan.decisions)
+    console.info(f"Wrote {path} ({len(plan.servers)} server(s), {len(plan.agents)} agent(s)).")
+
+
+def _discover(cluster: ClusterSpec, subnets: list[str]) -> list[PiHost]:
+    # Imported here: discovery pulls in asyncssh and zeroconf, which --from does not need.
+    from pi_k8s.discovery import discover
+
+    console.step("Discovering hosts" + (f" on {', '.join(subnets)}" if subnets else "") + " …")
+    return list(
+        discover(
+            subnets=subnets or None,
+            user=cluster.ssh.user,
+            identity=cluster.ssh.identity,
+            known_hosts=cluster.ssh.known_hosts,
+            progress=console.step,
+        )
+    )
