@@ -216,3 +216,42 @@ def hosts_table(hosts: Sequence[Any]) -> None:
                 for h in failed
             ),
         )
+
+
+_MARK = {
+    "pass": "[green]pass[/green]",
+    "warn": "[yellow]warn[/yellow]",
+    "fail": "[bold red]FAIL[/bold red]",
+    "skip": "[dim]skip[/dim]",
+}
+
+
+def verify_report(report: Any) -> None:
+    """A table per host; each failure or warning with its likely cause and fix."""
+    by_host: dict[str, list[Any]] = {}
+    for r in report.results:
+        by_host.setdefault(r.host, []).append(r)
+    for host, results in by_host.items():
+        if out.is_terminal:
+            t = Table(title=host, title_justify="left")
+            for col in ("check", "result", "detail"):
+                t.add_column(col)
+            for r in results:
+                t.add_row(r.name, _MARK[r.status], r.detail)
+            out.print(t)
+        else:
+            table(
+                host, ["check", "result", "detail"], ((r.name, r.status, r.detail) for r in results)
+            )
+    problems = [r for r in report.results if r.status in {"fail", "warn"}]
+    for r in problems:
+        label = "FAIL" if r.status == "fail" else "warn"
+        out.print(f"{label} {r.host}: {r.name}: {r.detail}\n    fix: {r.hint}", markup=False)
+    counts = {
+        s: sum(r.status == s for r in report.results) for s in ("pass", "warn", "fail", "skip")
+    }
+    out.print(
+        f"{counts['pass']} passed, {counts['warn']} warnings, {counts['fail']} failed, "
+        f"{counts['skip']} skipped",
+        markup=False,
+    )

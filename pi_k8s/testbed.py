@@ -61,6 +61,8 @@ PACKAGES = (
 )
 # Bump when the customisation below changes, so cached images are rebuilt.
 _IMAGE_RECIPE_VERSION = "3"
+# Bump when the way containers are created changes, so `up` recreates old ones.
+_CONTAINER_RECIPE = "2"
 
 Progress = Callable[[str], None]
 
@@ -409,6 +411,8 @@ def _create_host(
         f"{LABEL}.host={plan.name}",
         "--label",
         f"{LABEL}.kind={plan.kind}",
+        "--label",
+        f"{LABEL}.recipe={_CONTAINER_RECIPE}",
     ]
     if plan.profile is not None:
         labels += [
@@ -431,10 +435,11 @@ def _create_host(
         plan.mac,
         # Privileged systemd containers, as k3s-io/k3s-ansible's CI runs k3s in.
         "--privileged",
+        # Not --cgroupns=private: on a hybrid cgroup host, systemd inside a privileged
+        # container with its own cgroup namespace moves itself to the host's
+        # name=systemd:/init.scope, and `podman exec` then fails for that container.
         "--systemd",
         "always",
-        "--cgroupns",
-        "private",
         *labels,
         *mounts,
         image,
@@ -554,7 +559,9 @@ def up(
     wanted = {f"{_resource(name)}-{p.name}": p for p in plans}
     for existing in _list_containers(name):
         cname = existing["Names"][0]  # type: ignore[index]
-        if cname not in wanted or existing.get("Image") != image:
+        labels = existing.get("Labels") or {}
+        stale = labels.get(f"{LABEL}.recipe") != _CONTAINER_RECIPE
+        if cname not in wanted or existing.get("Image") != image or stale:
             progress(f"removing {cname}")
             _podman("rm", "-f", "-t", "2", cname)
     for container, plan in wanted.items():

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pi_k8s import __version__
-from pi_k8s.cli import bootstrap, discover, inventory, testbed
+from pi_k8s.cli import bootstrap, discover, inventory, testbed, verify
 
 app = typer.Typer(
     name="pi-k8s",
@@ -42,6 +42,7 @@ def root(
 discover.register(app)
 inventory.register(app)
 bootstrap.register(app)
+verify.register(app)
 app.add_typer(testbed.app, name="testbed")
 
 
