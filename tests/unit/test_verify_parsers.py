@@ -1,0 +1,54 @@
+"""verify's parsers, one fixture file per case (tests/fixtures/verify/<parser>/<case>.json)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from pi_k8s import verify
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "verify"
+
+
+def cases(kind: str) -> list[Path]:
+    found = sorted((FIXTURES / kind).glob("*.json"))
+    assert found, f"no fixtures for {kind}"
+    return found
+
+
+@pytest.mark.parametrize("path", cases("nodes"), ids=lambda p: p.stem)
+def test_parse_nodes(path: Path) -> None:
+    data = json.loads(path.read_text())
+    got = [asdict(n) for n in verify.parse_nodes(json.dumps(data["input"]))]
+    assert got == data["expected"]
+
+
+@pytest.mark.parametrize("path", cases("throttled"), ids=lambda p: p.stem)
+def test_decode_throttled(path: Path) -> None:
+    data = json.loads(path.read_text())
+    assert verify.decode_throttled(data["input"]) == data["expected"]
+
+
+@pytest.mark.parametrize("path", cases("controllers"), ids=lambda p: p.stem)
+def test_controllers(path: Path) -> None:
+    data = json.loads(path.read_text())
+    parse = verify.parse_controllers if data["layout"] == "v2" else verify.parse_proc_cgroups
+    assert sorted(parse(data["input"])) == data["expected"]
+
+
+def test_junit_reports_failures_and_skips() -> None:
+    report = verify.VerifyReport(
+        [
+            verify.CheckResult("rpi-1", "swap off", "pass", "no swap"),
+            verify.CheckResult("rpi-1", "port 6443", "fail", "not listening", "start k3s"),
+            verify.CheckResult("rpi-2", "power and throttling", "skip", "vcgencmd not installed"),
+        ]
+    )
+    xml = verify.to_junit(report)
+    assert '<testsuite name="rpi-1" tests="2" failures="1" skipped="0">' in xml
+    assert '<failure message="not listening">start k3s</failure>' in xml
+    assert '<skipped message="vcgencmd not installed" />' in xml
+    assert not report.ok and [r.name for r in report.failed] == ["port 6443"]
