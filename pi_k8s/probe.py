@@ -92,7 +92,7 @@ class Revision:
     processor: str
     manufacturer: str
     new_style: bool
-    overvoltage: bool  # warranty void: over-voltage was set
+    warranty_void: bool  # over-voltage or over-clocking was set at some point
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,7 +103,7 @@ class Revision:
             "processor": self.processor,
             "manufacturer": self.manufacturer,
             "new_style": self.new_style,
-            "overvoltage": self.overvoltage,
+            "warranty_void": self.warranty_void,
         }
 
 
@@ -111,8 +111,8 @@ def decode_revision(code: str) -> Revision | None:
     """Decode a Revision code (``c03111``, ``0x0002``, ``1000002``); None if unknown.
 
     New-style codes (bit 23 set) are decoded field by field, so boards newer than this
-    table still give memory and processor. Old-style codes are looked up; an old-style
-    code with bit 24 set is one whose warranty bit was set by over-voltage.
+    table still give memory and processor; bit 25 is the warranty bit. Old-style codes
+    are looked up; an over-volted old-style board has bit 24 set (``1000002``).
     """
     text = code.strip().lower().removeprefix("0x")
     try:
@@ -130,7 +130,7 @@ def decode_revision(code: str) -> Revision | None:
             processor=_PROCESSORS.get((value >> 12) & 0xF, "unknown"),
             manufacturer=_MANUFACTURERS.get((value >> 16) & 0xF, "unknown"),
             new_style=True,
-            overvoltage=bool((value >> 31) & 1),
+            warranty_void=bool((value >> 25) & 1),
         )
     old = _OLD_CODES.get(value & 0xFFFFFF)
     if old is None:
@@ -144,7 +144,7 @@ def decode_revision(code: str) -> Revision | None:
         processor="BCM2835",
         manufacturer=maker,
         new_style=False,
-        overvoltage=bool((value >> 24) & 1),
+        warranty_void=bool((value >> 24) & 1),
     )
 
 
@@ -254,14 +254,10 @@ def identify_os(
     if dietpi is not None:
         base = pretty or "Debian"
         return {"os_id": "dietpi", "os_pretty": f"DietPi v{dietpi} ({base})", "os_version": dietpi}
-    ids = {os_id, *rel.get("ID_LIKE", "").split()}
-    if (
-        rpi_issue
-        and rpi_issue.startswith("Raspberry Pi reference")
-        and ids & {"raspbian", "debian"}
-    ):
-        return {"os_id": "raspios", "os_pretty": pretty, "os_version": version}
-    if os_id == "raspbian":  # a Raspbian userland without pi-gen's marker is still Pi OS
+    pi_gen = bool(rpi_issue and rpi_issue.startswith("Raspberry Pi reference"))
+    # ID, not ID_LIKE: Ubuntu is "like debian" but never Raspberry Pi OS. A Raspbian
+    # userland without pi-gen's marker is still Pi OS.
+    if (pi_gen and os_id == "debian") or os_id == "raspbian":
         return {"os_id": "raspios", "os_pretty": pretty, "os_version": version}
     return {"os_id": os_id, "os_pretty": pretty, "os_version": version}
 
