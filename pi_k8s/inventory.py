@@ -471,12 +471,12 @@ def _choose_roles(
         elif h not in eligible:
             reason = _ineligible(h, None, by)
         elif last_server is None:
-            reason = f"all {spec.servers} server slot(s) forced by overrides"
+            reason = f"servers: {spec.servers} all taken by overrides"
         else:
             rank = eligible.index(h) + 1
             reason = f"ranked {rank} of {len(eligible)} eligible: {_behind(h, last_server)}"
         agents.append(RoleDecision(h, "agent", reason))
-    agents.sort(key=lambda d: str(d.host.hostname).lower())
+    agents.sort(key=lambda d: _rank_key(d.host))
     return out + agents
 
 
