@@ -1,0 +1,121 @@
+"""The cluster spec: defaults, normalisation, and the documented example."""
+
+from __future__ import annotations
+
+import re
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from pi_k8s.errors import SpecError
+from pi_k8s.spec import ClusterSpec, load_spec, parse_spec
+
+REPO = Path(__file__).resolve().parent.parent.parent
+EXAMPLE = REPO / "inventory" / "cluster.example.yaml"
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    found = [model]
+    for f in model.model_fields.values():
+        stack = [f.annotation]
+        while stack:
+            t = stack.pop()
+            if isinstance(t, type) and issubclass(t, BaseModel) and t not in found:
+                found.extend(_models(t))
+            stack.extend(typing.get_args(t))
+    return found
+
+
+def test_the_example_spec_is_valid_and_documents_every_field() -> None:
+    spec = load_spec(EXAMPLE)
+    assert spec.name == "homelab"
+    text = EXAMPLE.read_text()
+    for model in _models(ClusterSpec):
+        for name in model.model_fields:
+            # Each key appears as a YAML key, set or commented out, with a comment above.
+            assert re.search(rf"^\s*#?\s*{name}:", text, re.M), f"{model.__name__}.{name}"
+
+
+def test_the_example_commented_values_are_valid_too() -> None:
+    text = EXAMPLE.read_text()
+    for key in ("subnet", "api_vip", "lb_pool"):
+        text = re.sub(rf"^# ({key}:)", r"\1", text, flags=re.M)
+    for key in ("identity", "known_hosts"):
+        text = re.sub(rf"^  # ({key}:)", r"  \1", text, flags=re.M)
+    spec = parse_spec(text)
+    assert str(spec.api_vip) == "192.168.1.200"
+    assert spec.lb_pool == "192.168.1.240/28"
+    assert str(spec.subnet) == "192.168.1.0/24"
+    assert spec.ssh.identity == "~/.ssh/id_ed25519"
+
+
+def test_defaults() -> None:
+    spec = parse_spec("name: lab\n")
+    assert spec.k3s.channel == "stable" and spec.k3s.version is None
+    assert spec.servers == 1
+    assert spec.ssh.user == "pi"
+    assert spec.api_vip is None and spec.lb_pool is None and spec.subnet is None
+    assert spec.hosts.include == [] and spec.hosts.exclude == [] and spec.overrides == {}
+
+
+def test_selectors_are_normalised() -> None:
+    spec = parse_spec(
+        "name: lab\n"
+        "hosts:\n"
+        "  include: [DC-A6-32-01-02-03, Pi-A.local, 192.168.1.7]\n"
+        "overrides:\n"
+        "  E4:5F:01:AA:BB:CC: {role: agent}\n"
+    )
+    assert spec.hosts.include == ["dc:a6:32:01:02:03", "pi-a.local", "192.168.1.7"]
+    assert list(spec.overrides) == ["e4:5f:01:aa:bb:cc"]
+
+
+@pytest.mark.parametrize(
+    ("pool", "normalised"),
+    [
+        ("192.168.1.243/28", "192.168.1.240/28"),
+        ("192.168.1.240 - 192.168.1.250", "192.168.1.240-192.168.1.250"),
+        ("10.0.0.5/32", "10.0.0.5/32"),
+    ],
+)
+def test_lb_pool_forms(pool: str, normalised: str) -> None:
+    assert parse_spec(f"name: lab\nlb_pool: {pool}\n").lb_pool == normalised
+
+
+@pytest.mark.parametrize("version", ["v1.31.4+k3s1", "v1.32.0-rc1+k3s1", "v1.28.15+k3s2"])
+def test_valid_versions(version: str) -> None:
+    assert parse_spec(f"name: lab\nk3s: {{version: '{version}'}}\n").k3s.version == version
+
+
+@pytest.mark.parametrize("version", ["v1.31.4", "1.31.4+k3s1", "v1.31+k3s1", "latest"])
+def test_invalid_versions(version: str) -> None:
+    with pytest.raises(SpecError, match=r"k3s\.version: must be a k3s release tag"):
+        parse_spec(f"name: lab\nk3s: {{version: '{version}'}}\n")
+
+
+@pytest.mark.parametrize(
+    "taint", ["gpu:NoSchedule", "a=b:NoExecute", "example.com/x=y:PreferNoSchedule"]
+)
+def test_valid_taints(taint: str) -> None:
+    spec = parse_spec(f"name: lab\noverrides:\n  pi-a:\n    taints: ['{taint}']\n")
+    assert spec.overrides["pi-a"].taints == [taint]
+
+
+def test_label_with_empty_value_and_allowed_kubernetes_prefix() -> None:
+    spec = parse_spec(
+        "name: lab\noverrides:\n  pi-a:\n    labels:\n"
+        "      node.kubernetes.io/storage: nvme\n      edge: ''\n"
+    )
+    assert spec.overrides["pi-a"].labels == {"node.kubernetes.io/storage": "nvme", "edge": ""}
+
+
+def test_every_problem_is_reported_with_the_hint_of_the_first() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec("name: Lab\nservers: 2\nssh: {user: Root}\n", source="c.yaml")
+    lines = info.value.message.splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == ["name", "servers", "ssh.user"]
+    assert all(line.startswith("c.yaml: ") for line in lines)
+    assert info.value.hint is not None and info.value.hint.startswith("Use lowercase letters")
+    assert info.value.exit_code == 3
