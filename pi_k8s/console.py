@@ -62,11 +62,12 @@ def table(
     """A table on a TTY, tab-separated lines with a header when piped."""
     rows = list(rows)
     if not out.is_terminal:
+        # Written directly: rich would expand the tabs into spaces.
         if title:
-            out.print(f"# {title}", markup=False)
-        out.print("\t".join(columns), markup=False)
+            sys.stdout.write(f"# {title}\n")
+        sys.stdout.write("\t".join(columns) + "\n")
         for row in rows:
-            out.print("\t".join("" if v is None else str(v) for v in row), markup=False)
+            sys.stdout.write("\t".join("" if v is None else str(v) for v in row) + "\n")
         return
     t = Table(title=title, title_justify="left")
     for col in columns:
