@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -63,7 +65,8 @@ def test_public_subnet_is_refused() -> None:
 
 
 def test_installed_entry_point_reports_usage_errors_with_exit_2() -> None:
-    proc = subprocess.run(["pi-k8s", "nosuchcommand"], capture_output=True, text=True)
+    entry = Path(sys.executable).parent / "pi-k8s"
+    proc = subprocess.run([str(entry), "nosuchcommand"], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "No such command 'nosuchcommand'" in proc.stderr
     assert "Traceback" not in proc.stderr
