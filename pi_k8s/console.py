@@ -256,3 +256,13 @@ def verify_report(report: Any) -> None:
         f"{counts['skip']} skipped",
         markup=False,
     )
+
+
+def check_plan(result: Any) -> None:
+    """After a check-mode run: what each node would change (nothing was changed)."""
+    hosts = sorted(set(result.hosts) | set(result.changes))
+    rows = []
+    for host in hosts:
+        changes = result.changes.get(host, [])
+        rows.append((host, "\n".join(changes) if changes else "nothing to change"))
+    table("plan (check mode: nothing was changed)", ["host", "would change"], rows)

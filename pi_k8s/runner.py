@@ -60,6 +60,8 @@ class RunResult:
     artifacts: Path
     hosts: dict[str, HostStats] = field(default_factory=dict)
     failures: list[TaskFailure] = field(default_factory=list)
+    # host → names of the tasks that changed (or would, in check mode), in order
+    changes: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -220,16 +222,23 @@ def run_playbook(
         "envvars": env,
         "quiet": True,
         "event_handler": handler,
-        "cancel_callback": (lambda: cancel.is_set()) if cancel is not None else None,
+        "cancel_callback": lambda: stop.is_set() or (cancel is not None and cancel.is_set()),
         "rotate_artifacts": 1,
         "suppress_env_files": True,
     }
+    stop = threading.Event()
     old_cwd = os.getcwd()
     try:
         thread, runner = ansible_runner.run_async(
             **{k: v for k, v in kwargs.items() if v is not None}
         )
-        thread.join()
+        try:
+            while thread.is_alive():
+                thread.join(0.2)
+        except KeyboardInterrupt:
+            # Ctrl-C: ask ansible-runner to stop the playbook, wait for it, report.
+            stop.set()
+            thread.join()
     finally:
         os.chdir(old_cwd)
     _rotate(runs)
@@ -246,10 +255,13 @@ def run_playbook(
         for host, count in (stats.get(key) or {}).items():
             setattr(hosts.setdefault(host, HostStats()), attr, count)
     failures = []
+    changes: dict[str, list[str]] = {}
     for event in runner.events:
         tr = _translate(event)
         if tr and tr.kind in {"failed", "unreachable"}:
             failures.append(TaskFailure(tr.host, tr.task, tr.message, tr.kind == "unreachable"))
+        elif tr and tr.kind == "changed":
+            changes.setdefault(tr.host, []).append(tr.task)
     return RunResult(
         playbook=path.name,
         status=runner.status,
@@ -257,4 +269,5 @@ def run_playbook(
         artifacts=Path(runner.config.artifact_dir),
         hosts=hosts,
         failures=failures,
+        changes=changes,
     )

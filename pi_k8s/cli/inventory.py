@@ -62,8 +62,15 @@ def inventory(
                 f"--subnet {net!r} is not an IPv4 network.", hint="e.g. --subnet 192.168.1.0/24"
             ) from None
 
+    render(spec, from_file=from_file, discover=discover, subnets=subnets or [], output=output)
+
+
+def render(
+    spec: Path, *, from_file: Path | None, discover: bool, subnets: list[str], output: Path
+) -> Path:
+    """Spec + hosts (from a file or discovered now) → roles table, warnings, inventory file."""
     cluster = load_spec(spec)
-    hosts = load_hosts(from_file) if from_file is not None else _discover(cluster, subnets or [])
+    hosts = load_hosts(from_file) if from_file is not None else _discover(cluster, subnets)
     plan = plan_inventory(cluster, hosts)
 
     console.table(
@@ -75,6 +82,7 @@ def inventory(
         console.warn(warning)
     path = write_inventory(plan.inventory, output, source=spec.name, decisions=plan.decisions)
     console.info(f"Wrote {path} ({len(plan.servers)} server(s), {len(plan.agents)} agent(s)).")
+    return path
 
 
 def _discover(cluster: ClusterSpec, subnets: list[str]) -> list[PiHost]:
