@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from pi_k8s import discovery, pi_identity
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
+from pi_k8s.models import PiHost
 
 pytestmark = pytest.mark.testbed
 
@@ -245,3 +246,33 @@ def test_mdns_workstation_and_raspberrypi_local(testbed: tb.Testbed) -> None:
     by_name = {(c.hostname, c.ip, c.mac) for c in found}
     assert ("rpi-9", free_ip, "dc:a6:32:aa:bb:cc") in by_name  # browsed, MAC from the name
     assert ("raspberrypi", free_ip, None) in by_name  # raspberrypi.local resolved
+
+
+def test_no_pi_found_exits_3_and_still_lists_the_hosts(testbed: tb.Testbed, tmp_path: Path) -> None:
+    """Only other-1's address is searched: it answers, it is not a Pi → exit 3 + hint."""
+    (other,) = [h for h in testbed.hosts if h.kind == "other"]
+    saved = tmp_path / "discovery.json"
+    result = runner.invoke(
+        app,
+        [
+            "discover",
+            "--subnet",
+            f"{other.ip}/32",
+            "--json",
+            "-o",
+            str(saved),
+            "--user",
+            "pi",
+            "--identity",
+            str(testbed.ssh_key),
+            "--known-hosts",
+            str(tmp_path / "known_hosts"),
+            "--no-mdns",
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    assert f"No Raspberry Pi found on {other.ip}/32 (1 other hosts answered)." in result.stderr
+    assert "hint: Check --subnet" in result.stderr
+    printed = [PiHost.from_dict(d) for d in json.loads(result.stdout)]
+    assert [(h.ip, h.hostname, h.is_pi) for h in printed] == [(other.ip, "other-1", False)]
+    assert discovery.read_hosts_json(saved) == printed  # what `inventory --from` reads
