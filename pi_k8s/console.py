@@ -179,6 +179,12 @@ def run_summary(result: Any) -> None:
     )
 
 
+def _os_label(host: Any) -> str | None:
+    if host.os_id == "raspios":  # 64-bit Pi OS calls itself Debian in os-release
+        return f"Raspberry Pi OS ({host.os_pretty})" if host.os_pretty else "Raspberry Pi OS"
+    return host.os_pretty or host.os_id
+
+
 def hosts_table(hosts: Sequence[Any]) -> None:
     """Discovery results in three tables: Pis, hosts that are not Pis, SSH failures."""
     pis = [h for h in hosts if h.is_pi and not h.ssh_error]
@@ -193,8 +199,8 @@ def hosts_table(hosts: Sequence[Any]) -> None:
                 h.hostname,
                 h.model or h.board_type,
                 f"{h.board_memory_mb or h.memory_mb} MB",
-                f"{h.kernel_arch}/{h.userland_arch}",
-                h.os_pretty or h.os_id,
+                "/".join(a for a in (h.kernel_arch, h.userland_arch) if a) or "?",
+                _os_label(h),
                 {True: "yes", False: "no"}.get(h.memory_cgroup, "?"),
                 h.root_kind,
                 h.mac,
@@ -206,7 +212,7 @@ def hosts_table(hosts: Sequence[Any]) -> None:
         table(
             f"Answered but not a Pi ({len(others)})",
             ["ip", "hostname", "os", "arch", "mac"],
-            ((h.ip, h.hostname, h.os_pretty or h.os_id, h.kernel_arch, h.mac) for h in others),
+            ((h.ip, h.hostname, _os_label(h), h.kernel_arch, h.mac) for h in others),
         )
     if failed:
         table(
