@@ -1,0 +1,122 @@
+"""Workloads spec: rendering the shipped examples, Helm charts, variables and the --check plan."""
+
+from __future__ import annotations
+
+import base64
+import io
+import tarfile
+from pathlib import Path
+
+import yaml
+
+from pi_k8s import deploy, workloads
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def test_the_examples_render_to_one_file_each_with_the_header() -> None:
+    rendered = workloads.load(REPO / "examples/workloads.yaml", {"cluster_name": "pis"})
+    assert [w.filename for w in rendered.workloads] == [
+        "pi-k8s-hello-web.yaml",
+        "pi-k8s-node-exporter.yaml",
+    ]
+    assert rendered.warnings == []
+    web, chart = rendered.workloads
+    assert web.content.startswith(workloads.HEADER)
+    docs = list(yaml.safe_load_all(web.content))
+    assert [(d["kind"], d["metadata"]["name"]) for d in docs] == [
+        ("Deployment", "hello-web"),
+        ("Service", "hello-web"),
+    ]
+    assert docs[0]["spec"]["replicas"] == 2
+    assert docs[0]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "pis"
+    helm = next(yaml.safe_load_all(chart.content))
+    assert helm["apiVersion"] == "helm.cattle.io/v1" and helm["kind"] == "HelmChart"
+    assert helm["metadata"] == {"name": "node-exporter", "namespace": "kube-system"}
+    assert helm["spec"]["version"] == "4.39.0"
+    assert helm["spec"]["targetNamespace"] == "monitoring"
+    assert yaml.safe_load(helm["spec"]["valuesContent"])["tolerations"] == [{"operator": "Exists"}]
+
+
+def test_rendering_is_stable_so_a_second_deploy_changes_nothing() -> None:
+    a = workloads.load(REPO / "examples/workloads.yaml", {"cluster_name": "pis"})
+    b = workloads.load(REPO / "examples/workloads.yaml", {"cluster_name": "pis"})
+    assert [w.content for w in a.workloads] == [w.content for w in b.workloads]
+
+
+def test_command_line_vars_win_over_the_spec_and_inventory(tmp_path: Path) -> None:
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(
+        "all:\n  children:\n    k3s_cluster:\n      vars: {cluster_name: lab, other: x}\n"
+        "      children: {server: {hosts: {a: {}}}}\n"
+    )
+    assert deploy.inventory_variables(inv) == {"cluster_name": "lab"}
+    rendered = deploy.prepare(REPO / "examples/workloads.yaml", inv, ["hello_replicas=4"])
+    dep = next(yaml.safe_load_all(rendered.workloads[0].content))
+    assert dep["spec"]["replicas"] == 4
+    assert dep["metadata"]["labels"]["app.kubernetes.io/part-of"] == "lab"
+
+
+def _chart_tgz(path: Path) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        data = b"apiVersion: v2\nname: tiny\nversion: 0.1.0\n"
+        info = tarfile.TarInfo("tiny/Chart.yaml")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    path.write_bytes(buf.getvalue())
+    return buf.getvalue()
+
+
+def test_a_packaged_chart_travels_inline_as_chart_content(tmp_path: Path) -> None:
+    raw = _chart_tgz(tmp_path / "tiny-0.1.0.tgz")
+    (tmp_path / "w.yaml").write_text(
+        "workloads:\n  - name: tiny\n    helm:\n      chartContent: tiny-0.1.0.tgz\n"
+        "      targetNamespace: apps\n      valuesContent: |\n        replicas: 1\n"
+    )
+    (w,) = workloads.load(tmp_path / "w.yaml").workloads
+    spec = next(yaml.safe_load_all(w.content))["spec"]
+    assert base64.b64decode(spec["chartContent"]) == raw
+    assert "chart" not in spec and "repo" not in spec
+    assert spec["valuesContent"] == "replicas: 1\n"
+
+
+def test_a_custom_resource_is_checked_for_the_basics_and_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "cr.yaml").write_text(
+        "apiVersion: traefik.io/v1alpha1\nkind: Middleware\nmetadata: {name: strip}\n"
+        "spec: {stripPrefix: {prefixes: [/api]}}\n"
+    )
+    (tmp_path / "w.yaml").write_text("workloads: [{name: mw, manifests: cr.yaml}]\n")
+    rendered = workloads.load(tmp_path / "w.yaml")
+    assert len(rendered.warnings) == 1
+    assert "no schema for Middleware (traefik.io/v1alpha1)" in rendered.warnings[0]
+
+
+def _rendered(**contents: str) -> workloads.Rendered:
+    return workloads.Rendered(
+        "s", [workloads.RenderedWorkload(n, c, [], []) for n, c in contents.items()]
+    )
+
+
+def test_plan_reports_added_changed_unchanged_and_stale_per_server() -> None:
+    rendered = _rendered(web="# Managed by pi-k8s\nnew\n", db="# Managed by pi-k8s\nsame\n")
+    current = {
+        "s1": {
+            "pi-k8s-web.yaml": "# Managed by pi-k8s\nold\n",
+            "pi-k8s-db.yaml": "# Managed by pi-k8s\nsame\n",
+            "pi-k8s-gone.yaml": "# Managed by pi-k8s\nx\n",
+        },
+        "s2": {"pi-k8s-db.yaml": "# Managed by pi-k8s\nsame\n"},
+    }
+    plan = workloads.plan(rendered, current, prune=False)
+    got = [(c.name, c.action, c.hosts) for c in plan]
+    assert got == [
+        ("web", "changed", ["s1"]),
+        ("web", "added", ["s2"]),
+        ("db", "unchanged", ["s1", "s2"]),
+        ("gone", "stale", ["s1"]),
+    ]
+    assert "-old\n+new\n" in plan[0].diff
+    pruned = workloads.plan(rendered, current, prune=True)
+    assert (pruned[-1].action, pruned[-1].hosts) == ("removed", ["s1"])
+    assert "-x\n" in pruned[-1].diff
