@@ -138,6 +138,20 @@ def _sums(bed: tb.Testbed) -> dict[str, str]:
     }
 
 
+def test_check_on_fresh_servers_creates_nothing(
+    bed: tb.Testbed, inventory: Path, tmp_path: Path
+) -> None:
+    for h in bed.hosts:
+        _exec(bed, h.name, "rm", "-rf", "/var/lib/rancher")
+    out = _deploy(inventory, _spec(tmp_path, ["hello-web", "notes"]), "--check")
+    assert "hello-web\tpi-k8s-hello-web.yaml\twould be added\trpi-1, rpi-2" in out
+    assert "+++ rendered:pi-k8s-notes.yaml" in out
+    for h in bed.hosts:
+        assert _exec(bed, h.name, "sh", "-c", "ls /var/lib/rancher 2>&1 || true").startswith(
+            "ls: cannot access"
+        )
+
+
 def test_deploy_places_one_file_per_workload_on_every_server_then_changes_nothing(
     bed: tb.Testbed, inventory: Path, tmp_path: Path
 ) -> None:
