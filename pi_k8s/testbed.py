@@ -20,12 +20,14 @@ Non-Pi hosts (``others``) get none of these and a non-Pi MAC.
 from __future__ import annotations
 
 import hashlib
+import io
 import ipaddress
 import json
 import os
 import shutil
 import socket
 import subprocess
+import tarfile
 import tempfile
 import time
 from collections.abc import Callable
@@ -62,7 +64,7 @@ PACKAGES = (
 # Bump when the customisation below changes, so cached images are rebuilt.
 _IMAGE_RECIPE_VERSION = "3"
 # Bump when the way containers are created changes, so `up` recreates old ones.
-_CONTAINER_RECIPE = "2"
+_CONTAINER_RECIPE = "4"
 
 Progress = Callable[[str], None]
 
@@ -355,13 +357,13 @@ def _ensure_network(testbed: str, subnet: str) -> str:
     return network
 
 
-def _host_files(directory: Path, plan: _Plan, key: Path) -> list[str]:
+def _host_files(directory: Path, plan: _Plan) -> list[str]:
     """Write the per-host files and return podman mount options for them."""
     host_dir = directory / "hosts" / plan.name
     if host_dir.exists():
         shutil.rmtree(host_dir)
     mounts: list[str] = []
-    root = host_dir / "root"
+    host_dir.mkdir(parents=True)
     if plan.profile is not None:
         seed = f"{directory.name}/{plan.name}"
         dt = host_dir / "firmware" / "devicetree" / "base"
@@ -382,17 +384,42 @@ def _host_files(directory: Path, plan: _Plan, key: Path) -> list[str]:
             "-v",
             f"{host_dir / 'meminfo'}:/proc/meminfo:ro",
         ]
-        for path, content in pi_identity.boot_files().items():
-            target = root / path.lstrip("/")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(content)
-    # The testbed's key, for root and for the `pi` user (ownership fixed after boot).
-    for home in ("root", "home/pi"):
-        ssh_dir = root / home / ".ssh"
-        ssh_dir.mkdir(parents=True, mode=0o700)
-        (ssh_dir / "authorized_keys").write_text(key.with_suffix(".pub").read_text())
-        (ssh_dir / "authorized_keys").chmod(0o600)
     return mounts
+
+
+# uid/gid of the image's `pi` user (the first user useradd creates).
+_PI_UID = 1000
+
+
+def _layer_tar(plan: _Plan, key: Path) -> bytes:
+    """A tar of the files each host gets in its writable layer (podman cp from stdin).
+
+    Only new directories are archive entries, so existing ones (/, /home/pi, /boot)
+    keep their owners and modes; ownership is right from the start (the `pi` user's
+    .ssh belongs to pi).
+    """
+    entries: list[tuple[str, bytes | None, int, int]] = []  # path, content/None=dir, mode, uid
+    if plan.profile is not None:
+        entries.append(("boot/firmware", None, 0o755, 0))
+        for path, content in pi_identity.boot_files().items():
+            entries.append((path.lstrip("/"), content.encode(), 0o644, 0))
+    pub = key.with_suffix(".pub").read_bytes()
+    for home, uid in (("root", 0), ("home/pi", _PI_UID)):
+        entries.append((f"{home}/.ssh", None, 0o700, uid))
+        entries.append((f"{home}/.ssh/authorized_keys", pub, 0o600, uid))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, content, mode, uid in entries:
+            info = tarfile.TarInfo(name)
+            info.mode, info.uid, info.gid = mode, uid, uid
+            info.mtime = int(time.time())
+            if content is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(content)
+                tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
 
 
 def _container_exists(container: str) -> bool:
@@ -403,7 +430,7 @@ def _create_host(
     testbed: str, directory: Path, network: str, image: str, plan: _Plan, key: Path
 ) -> str:
     container = f"{_resource(testbed)}-{plan.name}"
-    mounts = _host_files(directory, plan, key)
+    mounts = _host_files(directory, plan)
     labels = [
         "--label",
         f"{LABEL}={testbed}",
@@ -444,12 +471,9 @@ def _create_host(
         *mounts,
         image,
     )
-    _podman("cp", f"{directory / 'hosts' / plan.name / 'root'}/.", f"{container}:/")
+    # --archive=false: keep the tar's owners (podman would chown all to root).
+    _podman("cp", "--archive=false", "-", f"{container}:/", input_bytes=_layer_tar(plan, key))
     return container
-
-
-def _install_keys(container: str) -> None:
-    _podman("exec", container, "chown", "-R", "pi:pi", "/home/pi/.ssh")
 
 
 def _wait_running(container: str, timeout: float) -> None:
@@ -576,7 +600,6 @@ def up(
         _create_host(name, directory, network, image, plan, key)
         _podman("start", container)
         _wait_running(container, boot_timeout)
-        _install_keys(container)
     for container, plan in wanted.items():
         _wait_running(container, boot_timeout)
         _wait_ssh(plan.ip, boot_timeout)

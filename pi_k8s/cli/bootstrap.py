@@ -52,11 +52,11 @@ def _extravars(
                 hint="Put the release's k3s, k3s-arm64 or k3s-armhf and "
                 "sha256sum-<arch>.txt there.",
             )
-        extra["k3s_install_source"] = "airgap"
-        extra["k3s_install_airgap_dir"] = str(airgap.resolve())
+        extra["cluster_k3s_source"] = "airgap"
+        extra["cluster_k3s_airgap_dir"] = str(airgap.resolve())
     if mirror:
-        extra["k3s_install_source"] = "mirror"
-        extra["k3s_install_mirror_url"] = mirror.rstrip("/")
+        extra["cluster_k3s_source"] = "mirror"
+        extra["cluster_k3s_mirror_url"] = mirror.rstrip("/")
     if merge_kubeconfig:
         extra["k3s_kubeconfig_merge"] = True
     return extra

@@ -36,9 +36,10 @@ def test_four_hosts_three_of_them_pis(testbed: tb.Testbed) -> None:
 
 def test_ssh_with_the_generated_key_works_on_every_host(testbed: tb.Testbed) -> None:
     for host in testbed.hosts:
-        proc = ssh(testbed, host.name, "hostname; sudo -n id -u")
+        # The pi user owns its home (Ansible keeps its temp files there).
+        proc = ssh(testbed, host.name, "hostname; sudo -n id -u; stat -c %U ~ ~/.ssh")
         assert proc.returncode == 0, proc.stderr
-        assert proc.stdout.split() == [host.name, "0"]
+        assert proc.stdout.split() == [host.name, "0", "pi", "pi"]
 
 
 def test_pi_hosts_have_a_device_tree_model_and_the_other_does_not(testbed: tb.Testbed) -> None:
