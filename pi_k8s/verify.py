@@ -213,14 +213,30 @@ def check_swap(host: Any, t: HostTarget) -> Iterable[CheckResult]:
     )
 
 
+# How to tell a module is active whether it was loaded or built in (built-in modules
+# without parameters do not appear under /sys/module).
+# module → (path that exists when it is active, text that path must hold or None, why)
+_MODULE_EVIDENCE = {
+    "br_netfilter": ("/proc/sys/net/bridge", None, "the bridge netfilter sysctls exist"),
+    "overlay": ("/proc/filesystems", "overlay", "overlay is a known filesystem"),
+}
+
+
 def check_modules(host: Any, t: HostTarget) -> Iterable[CheckResult]:
     for mod in REQUIRED_MODULES:
-        loaded = host.file(f"/sys/module/{mod}").exists
+        active = host.file(f"/sys/module/{mod}").exists
+        detail = "loaded" if active else "not loaded"
+        evidence = _MODULE_EVIDENCE.get(mod)
+        if not active and evidence:
+            path, needle, why = evidence
+            f = host.file(path)
+            active = f.exists and (needle is None or needle in f.content_string)
+            detail = f"built in ({why})" if active else "not loaded"
         yield _r(
             t,
             f"module {mod}",
-            loaded,
-            "loaded" if loaded else "not loaded",
+            active,
+            detail,
             f"`sudo modprobe {mod}` and keep it in /etc/modules-load.d/k3s.conf.",
         )
 
