@@ -54,9 +54,6 @@ def _exec(bed: tb.Testbed, host: str, *cmd: str) -> str:
 def bed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
     for bed in make_testbed("deploy", "10.213.18.0/24", nodes=2):
         for host in bed.hosts:
-            # The testbed leaves /home/pi owned by root; on a Pi it is the user's, and
-            # Ansible's copy module needs ~/.ansible/tmp there.
-            _exec(bed, host.name, "chown", "pi:pi", "/home/pi")
             subprocess.run(
                 [
                     "podman",
