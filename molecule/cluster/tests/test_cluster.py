@@ -6,6 +6,8 @@ exactly as the real binary would be; see tests/standin/README.md for what it kee
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -77,19 +79,17 @@ def test_unit_is_what_install_sh_writes(host: Any, servers: list[str]) -> None:
     ):
         assert line in text.splitlines(), line
     # A container must not load modules into the machine's kernel.
-    assert "modprobe" not in "\n".join(
-        ln for ln in text.splitlines() if not ln.startswith("#")
-    )
+    assert "modprobe" not in "\n".join(ln for ln in text.splitlines() if not ln.startswith("#"))
 
 
 def test_ports_listening(host: Any, servers: list[str]) -> None:
-    assert host.socket("tcp://0.0.0.0:10250").is_listening or host.socket(
-        "tcp://10250"
-    ).is_listening
+    assert (
+        host.socket("tcp://0.0.0.0:10250").is_listening or host.socket("tcp://10250").is_listening
+    )
     if role_of(host, servers) == "server":
-        assert host.socket("tcp://0.0.0.0:6443").is_listening or host.socket(
-            "tcp://6443"
-        ).is_listening
+        assert (
+            host.socket("tcp://0.0.0.0:6443").is_listening or host.socket("tcp://6443").is_listening
+        )
 
 
 def test_config_and_env_files_are_private(host: Any, servers: list[str]) -> None:
@@ -126,7 +126,8 @@ def test_join_settings(host: Any, servers: list[str], first: Any) -> None:
 
 
 def test_helper_scripts(host: Any, servers: list[str]) -> None:
-    uninstall = "k3s-uninstall.sh" if role_of(host, servers) == "server" else "k3s-agent-uninstall.sh"
+    server = role_of(host, servers) == "server"
+    uninstall = "k3s-uninstall.sh" if server else "k3s-agent-uninstall.sh"
     for script in ("k3s-killall.sh", uninstall):
         f = host.file(f"/usr/local/bin/{script}")
         assert f.mode == 0o755, script
@@ -136,11 +137,8 @@ def test_helper_scripts(host: Any, servers: list[str]) -> None:
 def test_airgap_images_in_place(host: Any) -> None:
     images = host.file("/var/lib/rancher/k3s/agent/images/k3s-airgap-images-amd64.tar.gz")
     assert images.exists
-    assert images.sha256sum == (
-        __import__("hashlib")
-        .sha256((EPHEMERAL / "airgap" / "k3s-airgap-images-amd64.tar.gz").read_bytes())
-        .hexdigest()
-    )
+    archive = EPHEMERAL / "airgap" / "k3s-airgap-images-amd64.tar.gz"
+    assert images.sha256sum == hashlib.sha256(archive.read_bytes()).hexdigest()
 
 
 def test_cmdline_and_reboot_once(host: Any) -> None:
@@ -153,8 +151,6 @@ def test_cmdline_and_reboot_once(host: Any) -> None:
 
 
 def test_every_node_ready(first: Any, servers: list[str], agents: list[str]) -> None:
-    import json
-
     nodes = json.loads(first.check_output("k3s kubectl get nodes -o json"))["items"]
     by_name = {n["metadata"]["name"]: n for n in nodes}
     assert sorted(by_name) == sorted(servers + agents)
