@@ -513,11 +513,20 @@ def _list_containers(testbed: str) -> list[dict[str, object]]:
     return json.loads(out or "[]")
 
 
-def _write_access_files(directory: Path, hosts: list[TestbedHost], key: Path) -> None:
-    """known_hosts (keys read from inside each host), an ssh_config and an inventory."""
+def _write_access_files(
+    directory: Path,
+    hosts: list[TestbedHost],
+    key: Path,
+    host_keys: dict[str, str] | None = None,
+) -> None:
+    """known_hosts (keys read from inside each host), an ssh_config and an inventory.
+
+    ``host_keys`` (host name → public key line) is for hosts whose keys the caller
+    already knows (test VMs get theirs injected); containers are asked over podman.
+    """
     lines = []
     for host in hosts:
-        pub = _host_key(host.container)
+        pub = host_keys[host.name] if host_keys else _host_key(host.container)
         lines.append(f"{host.ip} {pub}")
         lines.append(f"{host.name} {pub}")
     known = directory / "known_hosts"
