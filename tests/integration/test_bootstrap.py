@@ -1,0 +1,282 @@
+"""`pi-k8s bootstrap` on testbed hosts with the k3s stand-in, end to end.
+
+The stand-in (tests/standin/) replaces the k3s binary, which cannot be downloaded here;
+it is installed through the same airgap path (binary + sha256sum file) as real k3s.
+Everything else is real: Ansible over SSH, systemd units, files, ports, node registration.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pi_k8s import paths, runner
+from pi_k8s import testbed as tb
+from pi_k8s.cli import app
+from tests.conftest import REPO, make_testbed
+
+pytestmark = pytest.mark.testbed
+
+VERSION = "v1.31.4+k3s1"
+NEWER = "v1.31.5+k3s1"
+FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
+
+sys.path.insert(0, str(REPO / "tests" / "standin"))
+import build as standin  # noqa: E402
+
+
+def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
+    """An inventory as a user would write it by hand, from the testbed's host list."""
+    access = json.loads(bed.inventory.read_text())["all"]
+    hostvars = {h: {"ansible_host": access["hosts"][h]["ansible_host"]} for h in servers + agents}
+    data = {
+        "all": {
+            "children": {
+                "k3s_cluster": {
+                    "children": {
+                        "server": {"hosts": {h: hostvars[h] for h in servers}},
+                        "agent": {"hosts": {h: hostvars[h] for h in agents}},
+                    },
+                    "vars": {**access["vars"], "cluster_name": bed.name},
+                }
+            }
+        }
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def sh(bed: tb.Testbed, host: str, command: str) -> subprocess.CompletedProcess[str]:
+    container = next(h.container for h in bed.hosts if h.name == host)
+    return subprocess.run(
+        ["podman", "exec", container, "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def recap(output: str) -> dict[str, dict[str, int]]:
+    """The per-host recap table printed after the run (tab-separated when piped)."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("# site.yml:"))
+    header = lines[start + 1].split("\t")
+    table = {}
+    for line in lines[start + 2 :]:
+        fields = line.split("\t")
+        if len(fields) != len(header):
+            break
+        table[fields[0]] = dict(zip(header[1:], map(int, fields[1:]), strict=True))
+    return table
+
+
+def bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "bootstrap",
+            "-i",
+            str(inventory),
+            "--airgap",
+            str(airgap),
+            "--k3s-version",
+            VERSION,
+            "--skip-workloads",
+            *extra,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), VERSION)
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The controller user's home: the kubeconfig lands in its ~/.kube."""
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("home")
+    mp.setenv("HOME", str(home))
+    yield home
+    mp.undo()
+
+
+# ----------------------------------------------------------------------------- 1 + 2
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> Iterator[dict]:
+    """1 server + 2 agents, bootstrapped once for the tests of this group."""
+    for bed in make_testbed("boot1", "10.213.20.0/24", nodes=3):
+        inv = write_inventory(
+            bed, ["rpi-1"], ["rpi-2", "rpi-3"], tmp_path_factory.mktemp("inv") / "hosts.yml"
+        )
+        code, output = bootstrap(inv, airgap)
+        yield {"bed": bed, "inventory": inv, "code": code, "output": output}
+
+
+def test_first_run_succeeds_and_every_node_is_ready(small: dict) -> None:
+    assert small["code"] == 0, small["output"]
+    nodes = json.loads(sh(small["bed"], "rpi-1", "k3s kubectl get nodes -o json").stdout)
+    ready = {
+        n["metadata"]["name"]: next(
+            c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready"
+        )
+        for n in nodes["items"]
+    }
+    assert ready == {"rpi-1": "True", "rpi-2": "True", "rpi-3": "True"}
+    assert ", 0 failed," in small["output"]  # verify ran at the end and passed
+
+
+def test_kubeconfig_points_at_the_server_and_is_private(small: dict, home: Path) -> None:
+    path = home / ".kube" / "boot1.yaml"
+    assert path.stat().st_mode & 0o777 == 0o600
+    config = yaml.safe_load(path.read_text())
+    server_ip = next(h.ip for h in small["bed"].hosts if h.name == "rpi-1")
+    assert config["clusters"][0]["cluster"]["server"] == f"https://{server_ip}:6443"
+    assert config["current-context"] == "boot1"
+    assert not (home / ".kube" / "config").exists()  # merged only when asked
+
+
+def test_cmdline_flags_once_and_one_reboot_per_host(small: dict) -> None:
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        line = sh(small["bed"], host, "cat /boot/firmware/cmdline.txt").stdout
+        assert line.count("\n") == 1
+        for flag in FLAGS:
+            assert line.split().count(flag) == 1, line
+        placeholder = sh(small["bed"], host, "cat /boot/cmdline.txt").stdout
+        assert "cgroup" not in placeholder
+        assert sh(small["bed"], host, "cat /var/lib/pi-k8s/reboot-count").stdout.strip() == "1"
+
+
+def test_second_run_changes_nothing_and_does_not_reboot(small: dict, airgap: Path) -> None:
+    code, output = bootstrap(small["inventory"], airgap, "--no-verify")
+    assert code == 0, output
+    table = recap(output)
+    assert set(table) == {"rpi-1", "rpi-2", "rpi-3"}
+    for host, stats in table.items():
+        assert stats["changed"] == 0, (host, output)
+        assert stats["failed"] == 0 and stats["unreachable"] == 0
+        assert sh(small["bed"], host, "cat /var/lib/pi-k8s/reboot-count").stdout.strip() == "1"
+        line = sh(small["bed"], host, "cat /boot/firmware/cmdline.txt").stdout
+        assert all(line.split().count(flag) == 1 for flag in FLAGS)
+
+
+def test_token_appears_in_no_output_artifact_or_log(small: dict) -> None:
+    token_file = paths.state_dir() / "clusters" / "boot1" / "token"
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    token = token_file.read_text().strip()
+    assert len(token) >= 32
+    assert token not in small["output"]
+    leaks = []
+    for f in (paths.state_dir() / "runs").rglob("*"):
+        if f.is_file() and token.encode() in f.read_bytes():
+            leaks.append(str(f))
+    assert leaks == []
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        journal = sh(small["bed"], host, "journalctl --no-pager -o cat").stdout
+        assert journal and token not in journal
+        for path in (
+            "/etc/rancher/k3s/config.yaml",
+            "/etc/systemd/system/k3s.service.env",
+            "/etc/systemd/system/k3s-agent.service.env",
+        ):
+            mode = sh(small["bed"], host, f"stat -c %a {path} 2>/dev/null").stdout.strip()
+            assert mode in {"", "600"}, (host, path, mode)
+
+
+def test_tampered_binary_is_refused_before_install(
+    small: dict, tmp_path: Path, airgap: Path
+) -> None:
+    bad = standin.build_airgap(tmp_path / "bad", NEWER)
+    standin.tamper(bad, "k3s")
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "bootstrap",
+            "-i",
+            str(small["inventory"]),
+            "--airgap",
+            str(bad),
+            "--k3s-version",
+            NEWER,
+            "--no-verify",
+        ],
+    )
+    assert result.exit_code == 4, result.output
+    assert "rpi-1 failed" in result.output
+    assert "checksum" in result.output.lower()
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        version = sh(small["bed"], host, "/usr/local/bin/k3s --version").stdout
+        assert VERSION in version and NEWER not in version
+        assert sh(small["bed"], host, "ls /var/lib/pi-k8s/download 2>/dev/null").stdout == ""
+
+
+def test_a_host_lost_mid_run_is_named_and_a_rerun_completes(small: dict, airgap: Path) -> None:
+    bed = small["bed"]
+    victim = next(h for h in bed.hosts if h.name == "rpi-3")
+    stopped = threading.Event()
+
+    def on_event(event: runner.RunEvent) -> None:
+        # Stop the host as soon as the agents' play starts: it is then mid-run.
+        if event.kind == "play" and "agent" in event.play.lower() and not stopped.is_set():
+            stopped.set()
+            subprocess.run(["podman", "stop", "-t", "0", victim.container], check=True)
+
+    try:
+        result = runner.run_playbook(
+            "site.yml",
+            inventory=small["inventory"],
+            extravars={
+                "cluster_k3s_source": "airgap",
+                "cluster_k3s_airgap_dir": str(airgap),
+                "cluster_k3s_version": VERSION,
+            },
+            on_event=on_event,
+        )
+        assert stopped.is_set()
+        assert not result.ok
+        assert result.unreachable_hosts == ["rpi-3"]
+        assert result.hosts["rpi-1"].failed == 0 and result.hosts["rpi-2"].failed == 0
+        with pytest.raises(Exception, match="rpi-3 unreachable"):
+            result.raise_for_status()
+    finally:
+        subprocess.run(["podman", "start", victim.container], check=True)
+        tb.up(3, name=bed.name, subnet="10.213.20.0/24")
+    code, output = bootstrap(small["inventory"], airgap)
+    assert code == 0, output
+
+
+# ----------------------------------------------------------------------------- 3 + 1
+
+
+def test_three_servers_and_one_agent(tmp_path: Path, home: Path, airgap: Path) -> None:
+    for bed in make_testbed("boot3", "10.213.21.0/24", nodes=4):
+        inv = write_inventory(bed, ["rpi-1", "rpi-2", "rpi-3"], ["rpi-4"], tmp_path / "hosts.yml")
+        code, output = bootstrap(inv, airgap)
+        assert code == 0, output
+        nodes = json.loads(sh(bed, "rpi-2", "k3s kubectl get nodes -o json").stdout)["items"]
+        by_name = {n["metadata"]["name"]: n for n in nodes}
+        assert set(by_name) == {"rpi-1", "rpi-2", "rpi-3", "rpi-4"}
+        for name, node in by_name.items():
+            ready = next(c for c in node["status"]["conditions"] if c["type"] == "Ready")
+            assert ready["status"] == "True", name
+            is_etcd = "node-role.kubernetes.io/etcd" in node["metadata"]["labels"]
+            assert is_etcd == (name != "rpi-4"), name
+        first = sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout
+        assert "cluster-init: true" in first
+        joined = sh(bed, "rpi-3", "cat /etc/rancher/k3s/config.yaml").stdout
+        rpi1 = next(h.ip for h in bed.hosts if h.name == "rpi-1")
+        assert f"server: https://{rpi1}:6443" in joined
+        kubeconfig = yaml.safe_load((home / ".kube" / "boot3.yaml").read_text())
+        assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{rpi1}:6443"
