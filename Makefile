@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PI_K8S_STATE_DIR ?= $(CURDIR)/.state
 
-.PHONY: deps venv demo demo-down test lint unit integration clean
+.PHONY: deps venv demo demo-down test lint unit integration clean test-vm
 
 deps:
 	bash scripts/setup-host.sh
@@ -36,6 +36,12 @@ unit: venv
 
 test: deps venv lint
 	$(BIN)/pytest -q
+
+# Test VMs (README "## Test VMs"): pi_prereq + bootstrap on 2 x86_64 QEMU VMs with their
+# own kernel. Not part of `make test`. Images are cached in .state/images across runs.
+test-vm: venv
+	bash scripts/setup-host.sh --vm
+	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider tests/vm
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build

@@ -6,6 +6,15 @@ set -euo pipefail
 
 packages=(podman runc debootstrap openssh-client nmap iproute2 iptables python3-venv make git)
 
+# --- test VMs (`make test-vm`, `pi-k8s testbed up --driver qemu`) --------------------
+# Only with --vm, so `make test` does not pay for QEMU. qemu-user-static runs the arm64
+# image's second debootstrap stage; e2fsprogs gives mkfs.ext4 -d and debugfs.
+vm_packages=(qemu-system-x86 qemu-system-arm qemu-utils qemu-user-static e2fsprogs ipxe-qemu)
+if [ "${1:-}" = "--vm" ]; then
+  packages+=("${vm_packages[@]}")
+fi
+# --- end of test VMs ------------------------------------------------------------------
+
 if [ "$(id -u)" -ne 0 ]; then
   echo "error: the testbed needs root (rootful podman, debootstrap)." >&2
   echo "hint: run as root, e.g. sudo make demo" >&2
