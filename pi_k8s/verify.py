@@ -192,12 +192,26 @@ def check_cgroups(host: Any, t: HostTarget) -> Iterable[CheckResult]:
     missing = [c for c in REQUIRED_CONTROLLERS if c not in have]
     hint = "cpu/cpuset controllers missing: check the kernel config."
     if "memory" in missing:
-        hint = (
-            "cmdline.txt flags not active: reboot, or the firmware adds cgroup_disable=memory "
-            "(Pi kernel 6.12), and cgroup_enable=memory must come after it in /proc/cmdline."
-        )
+        hint = _memory_cgroup_hint(host)
     detail = f"{layout}: " + ("missing " + ", ".join(missing) if missing else "cpu cpuset memory")
     yield _r(t, "cgroup controllers", not missing, detail, hint)
+
+
+def _memory_cgroup_hint(host: Any) -> str:
+    """Why the memory controller is off: the flag is not in cmdline.txt, or not active."""
+    for path in ("/boot/firmware/cmdline.txt", "/boot/cmdline.txt"):
+        f = host.file(path)
+        if f.exists and "DO NOT EDIT" not in f.content_string:
+            if "cgroup_enable=memory" not in f.content_string.split():
+                return (
+                    f"cgroup_enable=memory is missing from {path}: run `pi-k8s bootstrap` "
+                    "(pi_prereq adds it), then reboot."
+                )
+            break
+    return (
+        "cmdline.txt flags not active: reboot, or the firmware adds cgroup_disable=memory "
+        "(Pi kernel 6.12), and cgroup_enable=memory must come after it in /proc/cmdline."
+    )
 
 
 def check_swap(host: Any, t: HostTarget) -> Iterable[CheckResult]:

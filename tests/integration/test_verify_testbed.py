@@ -319,10 +319,18 @@ def test_missing_memory_cgroup_fails_cgroup_controllers(bed: tb.Testbed, cluster
         assert failed(results) == {("rpi-1", "cgroup controllers")}, output
         cg = by_key(results)[("rpi-1", "cgroup controllers")]
         assert cg["detail"].endswith(": missing memory"), cg
-        assert "cmdline.txt flags not active" in cg["hint"]
+        assert f"cgroup_enable=memory is missing from {cmdline}" in cg["hint"]
         assert "reboot" in cg["hint"]
-        assert "cgroup_disable=memory" in cg["hint"]
         assert by_key(results)[("rpi-2", "cgroup controllers")]["status"] == "pass"
+        # The flag back in cmdline.txt but the controller still off: the flag is not
+        # active (no reboot yet, or the Pi 6.12 firmware's cgroup_disable=memory).
+        sh(bed, "rpi-1", f"cp -p /run/cmdline.orig {cmdline}")
+        code, results, output = run_verify(cluster)
+        assert code == 5, output
+        cg = by_key(results)[("rpi-1", "cgroup controllers")]
+        assert cg["status"] == "fail"
+        assert "cmdline.txt flags not active" in cg["hint"]
+        assert "cgroup_disable=memory" in cg["hint"]
     finally:
         sh(
             bed,
