@@ -19,8 +19,11 @@ import yaml
 
 from pi_k8s import pi_identity
 
-VERSION = "v1.31.4+k3s1"
 EPHEMERAL = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", "/nonexistent"))
+# Written by prepare.yml (airgap install) and side_effect.yml (upgrade from a mirror).
+EXPECTED = json.loads((EPHEMERAL / "expected.json").read_text())
+VERSION = EXPECTED["version"]
+RELEASE = Path(EXPECTED["release_dir"])
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def unit_of(host: Any, servers: list[str]) -> str:
 def test_binary_is_the_verified_release(host: Any) -> None:
     k3s = host.file("/usr/local/bin/k3s")
     assert k3s.mode == 0o755 and k3s.user == "root"
-    sums = (EPHEMERAL / "airgap" / "sha256sum-amd64.txt").read_text()
+    sums = (RELEASE / "sha256sum-amd64.txt").read_text()
     expected = next(line.split()[0] for line in sums.splitlines() if line.endswith("  k3s"))
     assert k3s.sha256sum == expected
     assert f"k3s version {VERSION}" in host.check_output("/usr/local/bin/k3s --version")
