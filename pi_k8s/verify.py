@@ -620,7 +620,9 @@ def verify(
 
     def one(t: HostTarget) -> list[CheckResult]:
         host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
-        res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+        # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
+        with host.sudo():
+            res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
         if on_host_done:
             on_host_done(t.name)
         return res
@@ -632,9 +634,10 @@ def verify(
     first = targets[0]
     server = testinfra.get_host(f"ansible://{first.name}", ansible_inventory=str(inventory))
     try:
-        results.extend(
-            cluster_checks(server, first.name, targets, version=version, workloads=workloads)
-        )
+        with server.sudo():
+            results.extend(
+                cluster_checks(server, first.name, targets, version=version, workloads=workloads)
+            )
     except Exception as exc:
         results.append(
             CheckResult(

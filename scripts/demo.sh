@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 bin=$PWD/.venv/bin
 export PATH="$bin:$PATH"
 state=${PI_K8S_STATE_DIR:?set by make}
-name=demo
-subnet=10.213.12.0/24
-work=$state/demo
+name=${PI_K8S_DEMO_NAME:-demo}
+subnet=${PI_K8S_DEMO_SUBNET:-10.213.12.0/24}
+work=$state/$name
 mkdir -p "$work"
 version=${PI_K8S_DEMO_K3S_VERSION:-v1.31.4+k3s1}
 
