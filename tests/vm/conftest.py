@@ -1,0 +1,111 @@
+"""Fixtures for the test-VM suite (``make test-vm``): QEMU VMs with their own kernel.
+
+Each fixture brings its VMs up and always takes them down, even when a test fails.
+The VMs' image is cached in ``$PI_K8S_IMAGE_DIR`` (``make test-vm`` points it at
+``.state/images``) so that only the first run builds it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import testinfra
+import yaml
+
+from pi_k8s import testbed as tb
+from pi_k8s import testbed_qemu as tbq
+from tests.conftest import REPO
+
+sys.path.insert(0, str(REPO / "tests" / "standin"))
+import build as standin
+
+VERSION = "v1.31.4+k3s1"
+
+
+def _skip_unless_possible(arch: str) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("test VMs need root")
+    if not shutil.which(tbq.ARCHES[arch].qemu):
+        pytest.skip(f"{tbq.ARCHES[arch].qemu} is not installed (make test-vm installs it)")
+
+
+def make_vms(name: str, subnet: str, nodes: int, arch: str) -> Iterator[tb.Testbed]:
+    """Bring VMs up and always take them down (a failed ``up`` included)."""
+    _skip_unless_possible(arch)
+    try:
+        yield tbq.up(nodes, name=name, subnet=subnet, arch=arch)
+    finally:
+        _keep_logs(name)
+        tbq.down(name)
+
+
+def _keep_logs(name: str) -> None:
+    """Keep each VM's serial console and boot log (down removes the VM dirs)."""
+    keep = tb.testbed_dir(name).parent.parent / "vm-logs" / name
+    for vm in (tb.testbed_dir(name) / "vms").glob("*"):
+        for fname in ("console.log", "boots.log", "supervisor.log"):
+            if (vm / fname).exists():
+                (keep / vm.name).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(vm / fname, keep / vm.name / fname)
+
+
+def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
+    """A hand-written style inventory for the VMs, on the roles' documented defaults.
+
+    pi_prereq_reboot_method stays at its default, ``reboot``: the VMs reboot for real.
+    The VMs reach nothing outside their subnet, so no NTP server: the role still makes
+    sure timesyncd runs but does not wait for a sync (the VM's clock comes from the
+    host's through QEMU's RTC).
+    """
+    access = tbq_json(bed)
+    hostvars = {h: {"ansible_host": access["hosts"][h]["ansible_host"]} for h in servers + agents}
+    data = {
+        "all": {
+            "children": {
+                "k3s_cluster": {
+                    "children": {
+                        "server": {"hosts": {h: hostvars[h] for h in servers}},
+                        "agent": {"hosts": {h: hostvars[h] for h in agents}},
+                    },
+                    "vars": {
+                        **access["vars"],
+                        "cluster_name": bed.name,
+                        "pi_prereq_time_sync_timeout": 0,
+                    },
+                }
+            }
+        }
+    }
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def tbq_json(bed: tb.Testbed) -> dict:
+    """The testbed's own inventory (hosts.json): hosts and SSH access variables."""
+    return json.loads(bed.inventory.read_text())["all"]
+
+
+def host(bed: tb.Testbed, name: str) -> testinfra.host.Host:
+    """A testinfra host over SSH with the testbed's key and known_hosts."""
+    return testinfra.get_host(f"ssh://{name}", ssh_config=str(bed.ssh_config))
+
+
+@pytest.fixture(scope="session")
+def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), VERSION)
+
+
+@pytest.fixture(scope="session")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The controller user's home: the kubeconfig lands in its ~/.kube."""
+    mp = pytest.MonkeyPatch()
+    home = tmp_path_factory.mktemp("home")
+    mp.setenv("HOME", str(home))
+    yield home
+    mp.undo()

@@ -1,0 +1,39 @@
+"""An arm64 test VM (qemu-system-aarch64 -M virt): the roles pick the k3s-arm64 asset.
+
+One server, bootstrapped with the stand-in's airgap directory, which holds all three
+assets; the role must choose by the host's architecture (`uname -m` = aarch64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pi_k8s import testbed as tb
+from tests.vm.conftest import host, make_vms, write_inventory
+from tests.vm.test_vm_bootstrap import bootstrap
+
+pytestmark = pytest.mark.vm
+
+
+@pytest.fixture(scope="module")
+def arm(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> Iterator[dict]:
+    for bed in make_vms("vmarm", "10.213.17.0/24", nodes=1, arch="arm64"):
+        inv = write_inventory(bed, ["rpi-1"], [], tmp_path_factory.mktemp("inv") / "h.yml")
+        code, output = bootstrap(inv, airgap)
+        yield {"bed": bed, "code": code, "output": output}
+
+
+def test_arm64_vm_is_aarch64_and_gets_the_arm64_asset(arm: dict, airgap: Path) -> None:
+    assert arm["code"] == 0, arm["output"]
+    bed: tb.Testbed = arm["bed"]
+    h = host(bed, "rpi-1")
+    assert h.check_output("uname -m") == "aarch64"
+    want = hashlib.sha256((airgap / "k3s-arm64").read_bytes()).hexdigest()
+    assert h.file("/usr/local/bin/k3s").sha256sum == want
+    assert "asset k3s-arm64)" in h.check_output("/usr/local/bin/k3s --version")
+    cmdline = h.file("/proc/cmdline").content_string.split()
+    assert "cgroup_enable=memory" in cmdline and "console=ttyAMA0,115200" in cmdline
