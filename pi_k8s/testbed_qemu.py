@@ -231,7 +231,8 @@ if [ ! -e "$state/seeded" ]; then
   while [ ! -b "$dev" ] && [ "$i" -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
   mkdir -p /run/pi-k8s-seed "$state"
   mount -o ro "$dev" /run/pi-k8s-seed
-  cp -a /run/pi-k8s-seed/root/. /
+  # tar keeps the image's owners and modes of directories that exist (/, /etc, /home/pi).
+  tar -C /run/pi-k8s-seed/root -cf - . | tar -C / -xpf - --no-overwrite-dir
   rm -rf "$state/identity"
   cp -a /run/pi-k8s-seed/identity "$state/identity"
   umount /run/pi-k8s-seed
@@ -765,6 +766,11 @@ def ensure_image(arch: Arch, progress: Progress = _noop) -> Image:
         if final.exists():
             shutil.rmtree(final)
         out.rename(final)
+    # Older builds for this arch are replaced (VMs keep their own kernel and disk copies).
+    for old in cache.glob(f"pi-k8s-vm-{tb.SUITE}-{arch.deb}-*"):
+        if old != final:
+            progress(f"removing the outdated image {old.name}")
+            shutil.rmtree(old, ignore_errors=True)
     progress(f"image {final.name} built in {time.monotonic() - started:.0f}s")
     return image
 
@@ -1267,6 +1273,8 @@ def up(
             "copying the VM disk",
         )
         host_keys[plan.name] = _seed_image(vm, plan, net, key, name)  # type: ignore[arg-type]
+        for src in (image.kernel, image.initrd):
+            shutil.copy2(src, vm / src.name)
         (vm / "host_key.pub").write_text(host_keys[plan.name] + "\n")
         spec = {
             "testbed": name,
@@ -1282,8 +1290,8 @@ def up(
             "kvm": kvm,
             "tap": _ensure_tap(name, index),
             "image": image.directory.name,
-            "kernel": str(image.kernel),
-            "initrd": str(image.initrd),
+            "kernel": str(vm / image.kernel.name),
+            "initrd": str(vm / image.initrd.name),
         }
         (vm / "vm.json").write_text(json.dumps(spec, indent=2) + "\n")
         _start_vm(vm)
