@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PI_K8S_STATE_DIR ?= $(CURDIR)/.state
 
-.PHONY: deps venv demo demo-down test lint unit integration clean test-vm
+.PHONY: deps venv demo demo-down test lint unit integration clean test-vm test-vm-arm64
 
 deps:
 	bash scripts/setup-host.sh
@@ -41,7 +41,14 @@ test: deps venv lint
 # own kernel. Not part of `make test`. Images are cached in .state/images across runs.
 test-vm: venv
 	bash scripts/setup-host.sh --vm
-	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider tests/vm
+	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider \
+	  tests/vm/test_vm_bootstrap.py
+
+# One arm64 VM (qemu-system-aarch64 -M virt): the role installs the k3s-arm64 asset.
+test-vm-arm64: venv
+	bash scripts/setup-host.sh --vm
+	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider \
+	  tests/vm/test_vm_arm64.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache dist build
