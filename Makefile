@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export PI_K8S_STATE_DIR ?= $(CURDIR)/.state
+# The venv's tools (ansible-playbook, ansible-inventory, molecule) for every recipe.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: deps venv demo demo-down test lint unit integration clean test-vm test-vm-arm64
 

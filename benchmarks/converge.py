@@ -11,7 +11,6 @@ testbed down. It asserts nothing: figures, not tests.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
@@ -34,23 +33,8 @@ SUBNET = "10.213.22.0/24"
 
 
 def inventory(bed: tb.Testbed, path: Path) -> Path:
-    access = json.loads(bed.inventory.read_text())["all"]
     names = [h.name for h in bed.hosts]
-    hosts = {n: {"ansible_host": access["hosts"][n]["ansible_host"]} for n in names}
-    data = {
-        "all": {
-            "children": {
-                "k3s_cluster": {
-                    "children": {
-                        "server": {"hosts": {names[0]: hosts[names[0]]}},
-                        "agent": {"hosts": {n: hosts[n] for n in names[1:]}},
-                    },
-                    "vars": {**access["vars"], "cluster_name": bed.name},
-                }
-            }
-        }
-    }
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(tb.cluster_inventory(bed, names[:1], names[1:])))
     return path
 
 

@@ -35,22 +35,7 @@ import build as standin  # noqa: E402
 
 def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
     """An inventory as a user would write it by hand, from the testbed's host list."""
-    access = json.loads(bed.inventory.read_text())["all"]
-    hostvars = {h: {"ansible_host": access["hosts"][h]["ansible_host"]} for h in servers + agents}
-    data = {
-        "all": {
-            "children": {
-                "k3s_cluster": {
-                    "children": {
-                        "server": {"hosts": {h: hostvars[h] for h in servers}},
-                        "agent": {"hosts": {h: hostvars[h] for h in agents}},
-                    },
-                    "vars": {**access["vars"], "cluster_name": bed.name},
-                }
-            }
-        }
-    }
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(yaml.safe_dump(tb.cluster_inventory(bed, servers, agents)))
     return path
 
 

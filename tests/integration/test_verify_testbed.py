@@ -71,27 +71,15 @@ def bed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
 @pytest.fixture(scope="module")
 def inventory(bed: tb.Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """rpi-1 as `server`, rpi-2 as `agent`, SSH settings from the testbed's hosts.json."""
-    access = json.loads(bed.inventory.read_text())["all"]
-    host = {h: {"ansible_host": access["hosts"][h]["ansible_host"]} for h in ("rpi-1", "rpi-2")}
-    data = {
-        "all": {
-            "vars": access["vars"],
-            "children": {
-                "k3s_cluster": {
-                    "vars": {
-                        "cluster_name": "verify",
-                        "cluster_k3s_version": VERSION,
-                        # Containers cannot reboot; harmless where they already pick it.
-                        "pi_prereq_reboot_method": "marker",
-                    },
-                    "children": {
-                        "server": {"hosts": {"rpi-1": host["rpi-1"]}},
-                        "agent": {"hosts": {"rpi-2": host["rpi-2"]}},
-                    },
-                }
-            },
-        }
-    }
+    # Containers cannot reboot; harmless where they already pick the marker method.
+    data = tb.cluster_inventory(
+        bed,
+        ["rpi-1"],
+        ["rpi-2"],
+        cluster_name="verify",
+        cluster_k3s_version=VERSION,
+        pi_prereq_reboot_method="marker",
+    )
     path = tmp_path_factory.mktemp("verify-inv") / "hosts.yml"
     path.write_text(yaml.safe_dump(data))
     return path

@@ -7,7 +7,6 @@ The VMs' image is cached in ``$PI_K8S_IMAGE_DIR`` (``make test-vm`` points it at
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -58,37 +57,15 @@ def _keep_logs(name: str) -> None:
 def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
     """A hand-written style inventory for the VMs, on the roles' documented defaults.
 
-    pi_prereq_reboot_method stays at its default, ``reboot``: the VMs reboot for real.
+    pi_prereq_reboot_method stays at its default, ``auto``: a VM is no container, so
+    it reboots for real.
     The VMs reach nothing outside their subnet, so no NTP server: the role still makes
     sure timesyncd runs but does not wait for a sync (the VM's clock comes from the
     host's through QEMU's RTC).
     """
-    access = tbq_json(bed)
-    hostvars = {h: {"ansible_host": access["hosts"][h]["ansible_host"]} for h in servers + agents}
-    data = {
-        "all": {
-            "children": {
-                "k3s_cluster": {
-                    "children": {
-                        "server": {"hosts": {h: hostvars[h] for h in servers}},
-                        "agent": {"hosts": {h: hostvars[h] for h in agents}},
-                    },
-                    "vars": {
-                        **access["vars"],
-                        "cluster_name": bed.name,
-                        "pi_prereq_time_sync_timeout": 0,
-                    },
-                }
-            }
-        }
-    }
+    data = tb.cluster_inventory(bed, servers, agents, pi_prereq_time_sync_timeout=0)
     path.write_text(yaml.safe_dump(data))
     return path
-
-
-def tbq_json(bed: tb.Testbed) -> dict:
-    """The testbed's own inventory (hosts.json): hosts and SSH access variables."""
-    return json.loads(bed.inventory.read_text())["all"]
 
 
 def host(bed: tb.Testbed, name: str) -> testinfra.host.Host:
