@@ -18,7 +18,7 @@ runner = CliRunner(env={"COLUMNS": "200"})
 def test_help_lists_the_command_groups() -> None:
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0, result.output
-    for group in ("discover", "inventory", "bootstrap", "testbed"):
+    for group in ("discover", "inventory", "bootstrap", "deploy", "verify", "testbed"):
         assert group in result.output
 
 
