@@ -128,7 +128,10 @@ def _translate(event: dict[str, Any]) -> RunEvent | None:
         return RunEvent("task", play=play, task=task)
     if kind == "runner_on_ok":
         res = data.get("res", {}) or {}
-        return RunEvent("changed" if res.get("changed") else "ok", play, task, host)
+        # A debug task that reports a change carries the plan in its message
+        # (e.g. "k3s would be upgraded from v1.31.4+k3s1 to v1.31.5+k3s1").
+        note = str(res.get("msg", "")) if data.get("task_action", "").endswith("debug") else ""
+        return RunEvent("changed" if res.get("changed") else "ok", play, task, host, note)
     if kind == "runner_on_failed":
         if data.get("ignore_errors"):
             return RunEvent("ok", play, task, host)
@@ -261,7 +264,9 @@ def run_playbook(
         if tr and tr.kind in {"failed", "unreachable"}:
             failures.append(TaskFailure(tr.host, tr.task, tr.message, tr.kind == "unreachable"))
         elif tr and tr.kind == "changed":
-            changes.setdefault(tr.host, []).append(tr.task)
+            changes.setdefault(tr.host, []).append(
+                f"{tr.task} {tr.message}" if tr.message else tr.task
+            )
     return RunResult(
         playbook=path.name,
         status=runner.status,

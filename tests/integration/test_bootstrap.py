@@ -265,3 +265,32 @@ def test_three_servers_and_one_agent(tmp_path: Path, home: Path, airgap: Path) -
         assert f"server: https://{rpi1}:6443" in joined
         kubeconfig = yaml.safe_load((home / ".kube" / "boot3.yaml").read_text())
         assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{rpi1}:6443"
+
+
+def test_check_mode_plans_an_upgrade_and_changes_nothing(small: dict, tmp_path: Path) -> None:
+    newer = standin.build_airgap(tmp_path / "newer", NEWER)
+    before = {
+        h: sh(small["bed"], h, "sha256sum /usr/local/bin/k3s").stdout for h in ("rpi-1", "rpi-2")
+    }
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "bootstrap",
+            "-i",
+            str(small["inventory"]),
+            "--airgap",
+            str(newer),
+            "--k3s-version",
+            NEWER,
+            "--check",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    plan = result.output.split("plan (check mode: nothing was changed)", 1)[1]
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        assert f"{host}\t" in plan
+    assert f"k3s would be upgraded from {VERSION} to {NEWER}" in plan
+    after = {
+        h: sh(small["bed"], h, "sha256sum /usr/local/bin/k3s").stdout for h in ("rpi-1", "rpi-2")
+    }
+    assert after == before
