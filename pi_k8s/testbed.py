@@ -492,7 +492,8 @@ def _wait_running(container: str, timeout: float) -> None:
     raise TestbedError(f"{container}: systemd did not finish booting (state {state!r}).")
 
 
-def _wait_ssh(ip: str, timeout: float) -> None:
+def wait_ssh(ip: str, timeout: float) -> None:
+    """Wait until an SSH server greets on ``ip``:22 (raises TestbedError after ``timeout``)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -611,7 +612,7 @@ def up(
         _wait_running(container, boot_timeout)
     for container, plan in wanted.items():
         _wait_running(container, boot_timeout)
-        _wait_ssh(plan.ip, boot_timeout)
+        wait_ssh(plan.ip, boot_timeout)
     bed = status(name)
     _write_access_files(directory, bed.hosts, key)
     progress(f"{len(bed.hosts)} hosts up on {subnet}")

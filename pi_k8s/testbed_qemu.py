@@ -1301,7 +1301,7 @@ def up(
     for plan in plans:
         remaining = max(boot_timeout - (time.monotonic() - started), 5.0)
         try:
-            tb._wait_ssh(plan.ip, remaining)
+            tb.wait_ssh(plan.ip, remaining)
         except TestbedError as exc:
             raise TestbedError(
                 f"{plan.name}: {exc.message}",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -157,18 +156,6 @@ def test_wrong_key_is_reported_as_auth_failed(testbed: tb.Testbed, tmp_path: Pat
     }
 
 
-def _wait_for_ssh(ip: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((ip, 22), timeout=1) as sock:
-                if sock.recv(4).startswith(b"SSH-"):
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise AssertionError(f"sshd on {ip} did not come back")
-
-
 @pytest.fixture
 def sshd_stopped(testbed: tb.Testbed) -> Iterator[tb.TestbedHost]:
     """rpi-2 with its sshd stopped; started again afterwards, whatever the test did."""
@@ -186,7 +173,7 @@ def sshd_stopped(testbed: tb.Testbed) -> Iterator[tb.TestbedHost]:
             check=True,
             capture_output=True,
         )
-        _wait_for_ssh(host.ip)
+        tb.wait_ssh(host.ip, 30.0)
 
 
 def test_sshd_stopped_is_reported_as_refused(
