@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
+from pi_k8s.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The k3s stand-in (tests/standin/): a test double for the k3s binary, which cannot be
+# downloaded here. Tests install it through the same airgap path as real k3s.
+sys.path.insert(0, str(REPO / "tests" / "standin"))
+import build as standin  # noqa: E402
+
+STANDIN_VERSION = "v1.31.4+k3s1"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -42,3 +52,37 @@ def testbed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
     ``make_testbed`` with their own name and subnet.
     """
     yield from make_testbed("pytest", "10.213.14.0/24", nodes=3, others=1)
+
+
+@pytest.fixture(scope="module")
+def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An airgap directory laid out like a k3s release, holding the stand-in."""
+    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), STANDIN_VERSION)
+
+
+@pytest.fixture(scope="module")
+def controller_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The controller user's home for a module: the kubeconfig lands in its ~/.kube."""
+    with pytest.MonkeyPatch.context() as mp:
+        home = tmp_path_factory.mktemp("home")
+        mp.setenv("HOME", str(home))
+        yield home
+
+
+def run_bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:
+    """`pi-k8s bootstrap` with the stand-in from ``airgap``: (exit code, output)."""
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app,
+        [
+            "bootstrap",
+            "-i",
+            str(inventory),
+            "--airgap",
+            str(airgap),
+            "--k3s-version",
+            STANDIN_VERSION,
+            "--skip-workloads",
+            *extra,
+        ],
+    )
+    return result.exit_code, result.output

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,16 +20,13 @@ from typer.testing import CliRunner
 from pi_k8s import paths, runner
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import REPO, make_testbed
+from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, standin
 
 pytestmark = pytest.mark.testbed
 
-VERSION = "v1.31.4+k3s1"
+VERSION = STANDIN_VERSION
 NEWER = "v1.31.5+k3s1"
 FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
-
-sys.path.insert(0, str(REPO / "tests" / "standin"))
-import build as standin  # noqa: E402
 
 
 def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
@@ -63,50 +59,19 @@ def recap(output: str) -> dict[str, dict[str, int]]:
     return table
 
 
-def bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(
-        app,
-        [
-            "bootstrap",
-            "-i",
-            str(inventory),
-            "--airgap",
-            str(airgap),
-            "--k3s-version",
-            VERSION,
-            "--skip-workloads",
-            *extra,
-        ],
-    )
-    return result.exit_code, result.output
-
-
-@pytest.fixture(scope="module")
-def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), VERSION)
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """The controller user's home: the kubeconfig lands in its ~/.kube."""
-    mp = pytest.MonkeyPatch()
-    home = tmp_path_factory.mktemp("home")
-    mp.setenv("HOME", str(home))
-    yield home
-    mp.undo()
-
-
 # ----------------------------------------------------------------------------- 1 + 2
 
 
 @pytest.fixture(scope="module")
-def small(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> Iterator[dict]:
+def small(
+    tmp_path_factory: pytest.TempPathFactory, controller_home: Path, airgap: Path
+) -> Iterator[dict]:
     """1 server + 2 agents, bootstrapped once for the tests of this group."""
     for bed in make_testbed("boot1", "10.213.20.0/24", nodes=3):
         inv = write_inventory(
             bed, ["rpi-1"], ["rpi-2", "rpi-3"], tmp_path_factory.mktemp("inv") / "hosts.yml"
         )
-        code, output = bootstrap(inv, airgap)
+        code, output = run_bootstrap(inv, airgap)
         yield {"bed": bed, "inventory": inv, "code": code, "output": output}
 
 
@@ -123,14 +88,14 @@ def test_first_run_succeeds_and_every_node_is_ready(small: dict) -> None:
     assert ", 0 failed," in small["output"]  # verify ran at the end and passed
 
 
-def test_kubeconfig_points_at_the_server_and_is_private(small: dict, home: Path) -> None:
-    path = home / ".kube" / "boot1.yaml"
+def test_kubeconfig_points_at_the_server_and_is_private(small: dict, controller_home: Path) -> None:
+    path = controller_home / ".kube" / "boot1.yaml"
     assert path.stat().st_mode & 0o777 == 0o600
     config = yaml.safe_load(path.read_text())
     server_ip = next(h.ip for h in small["bed"].hosts if h.name == "rpi-1")
     assert config["clusters"][0]["cluster"]["server"] == f"https://{server_ip}:6443"
     assert config["current-context"] == "boot1"
-    assert not (home / ".kube" / "config").exists()  # merged only when asked
+    assert not (controller_home / ".kube" / "config").exists()  # merged only when asked
 
 
 def test_cmdline_flags_once_and_one_reboot_per_host(small: dict) -> None:
@@ -145,7 +110,7 @@ def test_cmdline_flags_once_and_one_reboot_per_host(small: dict) -> None:
 
 
 def test_second_run_changes_nothing_and_does_not_reboot(small: dict, airgap: Path) -> None:
-    code, output = bootstrap(small["inventory"], airgap, "--no-verify")
+    code, output = run_bootstrap(small["inventory"], airgap, "--no-verify")
     assert code == 0, output
     table = recap(output)
     assert set(table) == {"rpi-1", "rpi-2", "rpi-3"}
@@ -238,17 +203,17 @@ def test_a_host_lost_mid_run_is_named_and_a_rerun_completes(small: dict, airgap:
     finally:
         subprocess.run(["podman", "start", victim.container], check=True)
         tb.up(3, name=bed.name, subnet="10.213.20.0/24")
-    code, output = bootstrap(small["inventory"], airgap)
+    code, output = run_bootstrap(small["inventory"], airgap)
     assert code == 0, output
 
 
 # ----------------------------------------------------------------------------- 3 + 1
 
 
-def test_three_servers_and_one_agent(tmp_path: Path, home: Path, airgap: Path) -> None:
+def test_three_servers_and_one_agent(tmp_path: Path, controller_home: Path, airgap: Path) -> None:
     for bed in make_testbed("boot3", "10.213.21.0/24", nodes=4):
         inv = write_inventory(bed, ["rpi-1", "rpi-2", "rpi-3"], ["rpi-4"], tmp_path / "hosts.yml")
-        code, output = bootstrap(inv, airgap)
+        code, output = run_bootstrap(inv, airgap)
         assert code == 0, output
         nodes = json.loads(sh(bed, "rpi-2", "k3s kubectl get nodes -o json").stdout)["items"]
         by_name = {n["metadata"]["name"]: n for n in nodes}
@@ -263,7 +228,7 @@ def test_three_servers_and_one_agent(tmp_path: Path, home: Path, airgap: Path) -
         joined = sh(bed, "rpi-3", "cat /etc/rancher/k3s/config.yaml").stdout
         rpi1 = next(h.ip for h in bed.hosts if h.name == "rpi-1")
         assert f"server: https://{rpi1}:6443" in joined
-        kubeconfig = yaml.safe_load((home / ".kube" / "boot3.yaml").read_text())
+        kubeconfig = yaml.safe_load((controller_home / ".kube" / "boot3.yaml").read_text())
         assert kubeconfig["clusters"][0]["cluster"]["server"] == f"https://{rpi1}:6443"
 
 

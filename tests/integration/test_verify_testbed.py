@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,16 +26,14 @@ from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import REPO, make_testbed
+from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap
 
 pytestmark = pytest.mark.testbed
 
-VERSION = "v1.31.4+k3s1"
+VERSION = STANDIN_VERSION
 SUBNET = "10.213.19.0/24"
 AGENT_ENV = "/etc/systemd/system/k3s-agent.service.env"
 
-sys.path.insert(0, str(REPO / "tests" / "standin"))
-import build as standin  # noqa: E402
 
 # What verify must report, and pass, on each host of a healthy cluster.
 COMMON_CHECKS = {
@@ -86,28 +83,12 @@ def inventory(bed: tb.Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def cluster(inventory: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def cluster(inventory: Path, airgap: Path, controller_home: Path) -> Path:
     """Bootstrap the cluster with the stand-in; HOME is a tmp dir (~/.kube is written)."""
-    airgap = standin.build_airgap(tmp_path_factory.mktemp("airgap"), VERSION)
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("HOME", str(home))
-        result = CliRunner().invoke(
-            app,
-            [
-                "bootstrap",
-                "-i",
-                str(inventory),
-                "--airgap",
-                str(airgap),
-                "--k3s-version",
-                VERSION,
-                "--skip-workloads",
-            ],
-        )
-        assert result.exit_code == 0, result.output
-        assert (home / ".kube").is_dir(), result.output
-        yield inventory
+    code, output = run_bootstrap(inventory, airgap)
+    assert code == 0, output
+    assert (controller_home / ".kube").is_dir(), output
+    return inventory
 
 
 # ----------------------------------------------------------------------------- helpers
