@@ -32,6 +32,8 @@ REQUIRED_SYSCTLS = {
 }
 K3S_CONFIG = "/etc/rancher/k3s/config.yaml"
 DEFAULT_MIN_FREE_MB = 2048
+# Multi-arch (arm64, arm/v7, amd64) and tiny: the DNS smoke test's pod.
+DNS_SMOKE_IMAGE = "busybox:1.36"
 SOC_TEMP_WARN_C = 80.0
 
 
@@ -531,7 +533,8 @@ def cluster_checks(
         )
     )
     if not workloads:
-        results.append(CheckResult(server_name, "kube-system pods", SKIP, "--skip-workloads"))
+        for name in ("kube-system pods", "cluster DNS"):
+            results.append(CheckResult(server_name, name, SKIP, "--skip-workloads"))
         return results
     pods = server.run("k3s kubectl get pods -n kube-system -o json")
     if pods.rc != 0:
@@ -558,7 +561,42 @@ def cluster_checks(
             "(image pulls need internet or the airgap images).",
         )
     )
+    results.append(check_dns(server, server_name))
     return results
+
+
+# A short-lived pod that resolves the API server's service name through CoreDNS.
+DNS_SMOKE = (
+    "k3s kubectl run pi-k8s-dns-smoke --rm -i --restart=Never --quiet "
+    f"--image={DNS_SMOKE_IMAGE} --pod-running-timeout=120s -- nslookup kubernetes.default"
+)
+
+
+def parse_nslookup(output: str) -> str | None:
+    """The address nslookup gave for kubernetes.default, or None when it failed."""
+    answer = output.split("Name:", 1)
+    if len(answer) < 2:
+        return None
+    for line in answer[1].splitlines():
+        if line.strip().startswith("Address"):
+            return line.split(":", 1)[1].strip().split()[0]
+    return None
+
+
+def check_dns(server: Any, server_name: str) -> CheckResult:
+    out = server.run(DNS_SMOKE)
+    address = parse_nslookup(out.stdout) if out.rc == 0 else None
+    if address:
+        return CheckResult(server_name, "cluster DNS", PASS, f"kubernetes.default → {address}")
+    detail = (out.stderr.strip() or out.stdout.strip() or f"rc={out.rc}").splitlines()[-1][:200]
+    return CheckResult(
+        server_name,
+        "cluster DNS",
+        FAIL,
+        detail,
+        "A pod could not resolve kubernetes.default: check the coredns pod in kube-system and "
+        f"that {DNS_SMOKE_IMAGE} can be pulled (or pass --skip-workloads).",
+    )
 
 
 # ----------------------------------------------------------------------------- entry point

@@ -107,7 +107,7 @@ def bootstrap(
     ] = True,
     skip_workloads: Annotated[
         bool,
-        typer.Option("--skip-workloads", help="verify: skip the kube-system pods check."),
+        typer.Option("--skip-workloads", help="verify: skip the pods and DNS smoke checks."),
     ] = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")

@@ -62,7 +62,7 @@ def verify(
         bool,
         typer.Option(
             "--skip-workloads",
-            help="Skip the kube-system pods check (where no images can be pulled).",
+            help="Skip the kube-system pods and DNS smoke checks (where no images can be pulled).",
         ),
     ] = False,
     min_free_mb: Annotated[

@@ -52,3 +52,42 @@ def test_junit_reports_failures_and_skips() -> None:
     assert '<failure message="not listening">start k3s</failure>' in xml
     assert '<skipped message="vcgencmd not installed" />' in xml
     assert not report.ok and [r.name for r in report.failed] == ["port 6443"]
+
+
+@pytest.mark.parametrize("path", cases("nslookup"), ids=lambda p: p.stem)
+def test_parse_nslookup(path: Path) -> None:
+    data = json.loads(path.read_text())
+    assert verify.parse_nslookup(data["input"]) == data["expected"]
+
+
+class RecordedServer:
+    """Stands in for a server's testinfra host running the DNS smoke pod: no API server
+    can run pods here (the k3s stand-in runs none), so the command's output is a
+    recorded one. A real cluster runs the pod and returns the same text."""
+
+    def __init__(self, rc: int, stdout: str, stderr: str = "") -> None:
+        self.result = type("R", (), {"rc": rc, "stdout": stdout, "stderr": stderr})()
+        self.commands: list[str] = []
+
+    def run(self, command: str) -> object:
+        self.commands.append(command)
+        return self.result
+
+
+def test_dns_smoke_passes_with_an_answer_and_fails_with_a_hint() -> None:
+    ok = json.loads((FIXTURES / "nslookup" / "busybox-ok.json").read_text())["input"]
+    server = RecordedServer(0, ok)
+    result = verify.check_dns(server, "rpi-1")
+    assert (result.status, result.detail) == ("pass", "kubernetes.default → 10.43.0.1")
+    assert "nslookup kubernetes.default" in server.commands[0]
+    assert "--rm" in server.commands[0] and verify.DNS_SMOKE_IMAGE in server.commands[0]
+
+    failed = verify.check_dns(
+        RecordedServer(
+            1, "", "error: timed out waiting for the condition on pods/pi-k8s-dns-smoke"
+        ),
+        "rpi-1",
+    )
+    assert failed.status == "fail"
+    assert failed.detail == "error: timed out waiting for the condition on pods/pi-k8s-dns-smoke"
+    assert "coredns" in failed.hint and "--skip-workloads" in failed.hint
