@@ -83,7 +83,11 @@ def main() -> int:
 
             return run
 
+        nmap_up: set[str] = set()
+
         def run_nmap() -> set[str]:
+            """One `nmap -sn`: records the hosts it saw up, returns those whose MAC vendor
+            nmap names as Raspberry Pi."""
             xml = subprocess.run(
                 ["nmap", "-sn", "-n", SUBNET, "-oX", "-"],
                 capture_output=True,
@@ -98,23 +102,11 @@ def main() -> int:
                         ip = addr.get("addr")
                     elif addr.get("addrtype") == "mac":
                         mac_vendor = addr.get("vendor") or ""
+                if ip:
+                    nmap_up.add(ip)
                 if ip and mac_vendor and "raspberry" in mac_vendor.lower():
                     found.add(ip)
             return found
-
-        def run_nmap_hosts() -> set[str]:
-            xml = subprocess.run(
-                ["nmap", "-sn", "-n", SUBNET, "-oX", "-"],
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            return {
-                a.get("addr", "")
-                for h in ET.fromstring(xml).iter("host")
-                for a in h.iter("address")
-                if a.get("addrtype") == "ipv4"
-            }
 
         rows = []
         for label, fn in (
@@ -127,7 +119,6 @@ def main() -> int:
             false_pos = sorted(verdict - pis)
             rows.append((label, statistics.median(times), min(times), recall, false_pos))
 
-        _, nmap_up = timed(run_nmap_hosts)
         print()
         print(f"{'tool':<48} {'median s':>9} {'best s':>7} {'recall':>7}  false positives")
         for label, median, best, recall, fps in rows:

@@ -69,7 +69,9 @@ def controller_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         yield home
 
 
-def run_bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:
+def run_bootstrap(
+    inventory: Path, airgap: Path, *extra: str, version: str = STANDIN_VERSION
+) -> tuple[int, str]:
     """`pi-k8s bootstrap` with the stand-in from ``airgap``: (exit code, output)."""
     result = CliRunner(env={"COLUMNS": "200"}).invoke(
         app,
@@ -80,7 +82,7 @@ def run_bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]
             "--airgap",
             str(airgap),
             "--k3s-version",
-            STANDIN_VERSION,
+            version,
             "--skip-workloads",
             *extra,
         ],

@@ -15,11 +15,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from pi_k8s import paths, runner
 from pi_k8s import testbed as tb
-from pi_k8s.cli import app
 from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, standin
 
 pytestmark = pytest.mark.testbed
@@ -150,22 +148,10 @@ def test_tampered_binary_is_refused_before_install(
 ) -> None:
     bad = standin.build_airgap(tmp_path / "bad", NEWER)
     standin.tamper(bad, "k3s")
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(
-        app,
-        [
-            "bootstrap",
-            "-i",
-            str(small["inventory"]),
-            "--airgap",
-            str(bad),
-            "--k3s-version",
-            NEWER,
-            "--no-verify",
-        ],
-    )
-    assert result.exit_code == 4, result.output
-    assert "rpi-1 failed" in result.output
-    assert "checksum" in result.output.lower()
+    code, output = run_bootstrap(small["inventory"], bad, "--no-verify", version=NEWER)
+    assert code == 4, output
+    assert "rpi-1 failed" in output
+    assert "checksum" in output.lower()
     for host in ("rpi-1", "rpi-2", "rpi-3"):
         version = sh(small["bed"], host, "/usr/local/bin/k3s --version").stdout
         assert VERSION in version and NEWER not in version
@@ -237,21 +223,9 @@ def test_check_mode_plans_an_upgrade_and_changes_nothing(small: dict, tmp_path: 
     before = {
         h: sh(small["bed"], h, "sha256sum /usr/local/bin/k3s").stdout for h in ("rpi-1", "rpi-2")
     }
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(
-        app,
-        [
-            "bootstrap",
-            "-i",
-            str(small["inventory"]),
-            "--airgap",
-            str(newer),
-            "--k3s-version",
-            NEWER,
-            "--check",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    plan = result.output.split("plan (check mode: nothing was changed)", 1)[1]
+    code, output = run_bootstrap(small["inventory"], newer, "--check", version=NEWER)
+    assert code == 0, output
+    plan = output.split("plan (check mode: nothing was changed)", 1)[1]
     for host in ("rpi-1", "rpi-2", "rpi-3"):
         assert f"{host}\t" in plan
     assert f"k3s would be upgraded from {VERSION} to {NEWER}" in plan
