@@ -52,10 +52,11 @@ def test_bad_subnet_is_refused_before_anything_is_created() -> None:
     assert result.exit_code == 2, result.output
     assert "Invalid subnet '10.0.0.0/33'" in result.output
     assert "hint: Use CIDR form" in result.output
-    out = subprocess.run(
+    podman = subprocess.run(
         ["podman", "network", "ls", "--format", "{{.Name}}"], capture_output=True, text=True
-    ).stdout
-    assert "pi-k8s-clitest" not in out.split()
+    )
+    assert podman.returncode == 0, podman.stderr  # else the check below proves nothing
+    assert "pi-k8s-clitest" not in podman.stdout.split()
 
 
 def test_public_subnet_is_refused() -> None:
