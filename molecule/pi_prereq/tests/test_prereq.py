@@ -70,6 +70,19 @@ def test_kernel_modules_persisted(host: Any) -> None:
     assert modules == ["br_netfilter", "overlay"]
 
 
+SYSCTLS = {
+    "net.ipv4.ip_forward": "1",
+    "net.bridge.bridge-nf-call-iptables": "1",
+    "net.bridge.bridge-nf-call-ip6tables": "1",
+}
+
+
+def test_sysctls_set_in_the_running_kernel(host: Any) -> None:
+    """prepare.yml set them to 0 in each host's network namespace; the role set them back."""
+    for key, want in SYSCTLS.items():
+        assert host.file("/proc/sys/" + key.replace(".", "/")).content_string.strip() == want, key
+
+
 def test_sysctls_persisted(host: Any) -> None:
     conf = host.file("/etc/sysctl.d/90-k3s.conf")
     assert conf.mode == 0o644
@@ -78,8 +91,4 @@ def test_sysctls_persisted(host: Any) -> None:
         for ln in conf.content_string.splitlines()
         if ln.strip() and not ln.startswith("#")
     )
-    assert settings == {
-        "net.ipv4.ip_forward": "1",
-        "net.bridge.bridge-nf-call-iptables": "1",
-        "net.bridge.bridge-nf-call-ip6tables": "1",
-    }
+    assert settings == SYSCTLS
