@@ -8,15 +8,19 @@ export PI_K8S_STATE_DIR ?= $(CURDIR)/.state
 # The venv's tools (ansible-playbook, ansible-inventory, molecule) for every recipe.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: deps venv demo demo-down test lint unit integration clean test-vm test-vm-arm64
+# Each step of `make test` is a named phase that prints its duration (scripts/phase.sh).
+PHASE := bash scripts/phase.sh
+# JUnit files of the last unit and integration runs (.ci/run names the failed tests from them).
+RESULTS ?= $(PI_K8S_STATE_DIR)/test-results
+
+.PHONY: deps venv image demo demo-down test lint unit integration clean test-vm test-vm-arm64
 
 deps:
-	bash scripts/setup-host.sh
+	$(PHASE) apt bash scripts/setup-host.sh
 
 $(BIN)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(PHASE) venv sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip \
+	  && $(BIN)/pip install -q -e ".[dev]"'
 	touch $@
 
 venv: $(BIN)/.installed
@@ -27,17 +31,24 @@ demo: deps venv
 demo-down: venv
 	$(BIN)/pi-k8s testbed down --name demo
 
+# The testbed's base image (debootstrap, cached by a hash of its inputs).
+image: deps venv
+	$(PHASE) image $(BIN)/python -c "from pi_k8s import testbed; print(testbed.ensure_image())"
+
 lint: venv
-	$(BIN)/ruff check pi_k8s tests benchmarks
-	$(BIN)/ruff format --check pi_k8s tests benchmarks
-	$(BIN)/yamllint -s .
-	$(BIN)/ansible-lint -q
+	$(PHASE) lint sh -c '$(BIN)/ruff check pi_k8s tests benchmarks \
+	  && $(BIN)/ruff format --check pi_k8s tests benchmarks \
+	  && $(BIN)/yamllint -s . && $(BIN)/ansible-lint -q'
 
 unit: venv
-	$(BIN)/pytest -q tests/unit
+	$(PHASE) unit $(BIN)/pytest -q tests/unit --junitxml=$(RESULTS)/unit.xml
 
-test: deps venv lint
-	$(BIN)/pytest -q
+# Everything else: testbed, molecule, packaging, demo (VM tests stay out, see test-vm).
+integration: deps venv image
+	$(PHASE) integration $(BIN)/pytest -q tests --ignore=tests/unit \
+	  --junitxml=$(RESULTS)/integration.xml
+
+test: deps venv image lint unit integration
 
 # Test VMs (README "## Test VMs"): pi_prereq + bootstrap on 2 x86_64 QEMU VMs with their
 # own kernel. Not part of `make test`. Images are cached in .state/images across runs.

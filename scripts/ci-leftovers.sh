@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# List what a test run can leave behind on this machine, one per line, sorted:
+# podman containers and networks, bridges, tap devices, network namespaces.
+# .ci/run lists them before and after the run; anything new is a leftover.
+# A command this machine does not have yet (before apt) lists nothing.
+set -uo pipefail
+{
+  if command -v podman >/dev/null; then
+    podman ps -a --format 'container {{.Names}}' 2>/dev/null
+    podman network ls --format 'network {{.Name}}' 2>/dev/null
+  fi
+  if command -v ip >/dev/null; then
+    ip -o link show type bridge 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "bridge " $2}'
+    ip -o link show type tun 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "tap " $2}'
+    ip netns list 2>/dev/null | awk '{print "netns " $1}'
+  fi
+} | sort -u
