@@ -7,6 +7,7 @@ A match is only a hint; discovery confirms a Pi over SSH (device tree, revision 
 
 from __future__ import annotations
 
+import datetime
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,10 +24,27 @@ class OuiList:
 @lru_cache(maxsize=1)
 def load() -> OuiList:
     """The shipped prefix list, read once."""
-    raw = resources.files("pi_k8s").joinpath("data/raspberry_pi_oui.json").read_text()
-    data = json.loads(raw)
-    vendors = {normalise_mac(p["prefix"]): p["vendor"] for p in data["prefixes"]}
-    return OuiList(source=data["source"], date=data["date"], vendors=vendors)
+    return parse(resources.files("pi_k8s").joinpath("data/raspberry_pi_oui.json").read_text())
+
+
+def parse(text: str) -> OuiList:
+    """A prefix list in the shipped JSON format; ValueError for a bad date or prefix.
+
+    A prefix must be three whole bytes: a shorter one would never match a MAC.
+    """
+    data = json.loads(text)
+    date = data["date"]
+    try:
+        datetime.date.fromisoformat(date)
+    except (TypeError, ValueError):
+        raise ValueError(f"OUI list date is not an ISO date (YYYY-MM-DD): {date!r}") from None
+    vendors = {}
+    for entry in data["prefixes"]:
+        prefix = normalise_mac(entry["prefix"])
+        if len(prefix) != len("b8:27:eb"):
+            raise ValueError(f"OUI prefix is not three bytes: {entry['prefix']!r}")
+        vendors[prefix] = entry["vendor"]
+    return OuiList(source=data["source"], date=date, vendors=vendors)
 
 
 def normalise_mac(mac: str) -> str:
