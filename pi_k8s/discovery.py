@@ -33,7 +33,7 @@ from typing import Any
 import asyncssh
 
 from pi_k8s import oui, paths, probe
-from pi_k8s.errors import SpecError, UsageError
+from pi_k8s.errors import UsageError
 from pi_k8s.models import PiHost
 
 Progress = Callable[[str], None]
@@ -495,24 +495,8 @@ def _host(c: Candidate, fields: dict[str, Any]) -> PiHost:
 
 
 def write_hosts_json(hosts: Sequence[PiHost], path: Path) -> None:
-    """Save hosts as ``pi-k8s discover --json`` prints them: a JSON list of PiHost dicts."""
+    """Save hosts as ``pi-k8s discover --json`` prints them: a JSON list of PiHost dicts.
+
+    ``inventory.load_hosts`` reads it back (``pi-k8s inventory --from``).
+    """
     path.write_text(json.dumps([h.to_dict() for h in hosts], indent=2) + "\n")
-
-
-def read_hosts_json(path: Path) -> list[PiHost]:
-    """Read a file written by ``pi-k8s discover --json`` / ``-o``; SpecError if it is not one."""
-    try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise SpecError(f"Cannot read {path}: {exc.strerror}.") from exc
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            f"{path} is not JSON: {exc.msg} at line {exc.lineno}.",
-            hint="Write it with `pi-k8s discover --json > discovery.json`.",
-        ) from exc
-    if not isinstance(data, list) or not all(isinstance(d, dict) and "ip" in d for d in data):
-        raise SpecError(
-            f"{path} is not a discovery file: expected a list of hosts, each with an 'ip'.",
-            hint="Write it with `pi-k8s discover --json > discovery.json`.",
-        )
-    return [PiHost.from_dict(d) for d in data]

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from pi_k8s import discovery, pi_identity
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
+from pi_k8s.inventory import load_hosts
 from pi_k8s.models import PiHost
 
 pytestmark = pytest.mark.testbed
@@ -262,4 +263,4 @@ def test_no_pi_found_exits_3_and_still_lists_the_hosts(testbed: tb.Testbed, tmp_
     assert "hint: Check --subnet" in result.stderr
     printed = [PiHost.from_dict(d) for d in json.loads(result.stdout)]
     assert [(h.ip, h.hostname, h.is_pi) for h in printed] == [(other.ip, "other-1", False)]
-    assert discovery.read_hosts_json(saved) == printed  # what `inventory --from` reads
+    assert load_hosts(saved) == printed  # what `inventory --from` reads

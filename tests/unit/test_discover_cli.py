@@ -13,11 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from pi_k8s.cli import app
-from pi_k8s.discovery import parse_workstation_name, read_hosts_json, write_hosts_json
+from pi_k8s.discovery import parse_workstation_name, write_hosts_json
 from pi_k8s.errors import SpecError
+from pi_k8s.inventory import load_hosts
 from pi_k8s.models import PiHost
 
 runner = CliRunner()
+INVENTORY_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "inventory"
 
 
 @pytest.mark.parametrize(
@@ -63,27 +65,32 @@ def test_workstation_instance_name(name: str, host: str, mac: str | None) -> Non
     assert parse_workstation_name(name) == (host, mac)
 
 
-def test_hosts_json_round_trip(tmp_path: Path) -> None:
+def test_inventory_reads_what_discover_writes(tmp_path: Path) -> None:
+    """`discover -o` writes with write_hosts_json; `inventory --from` reads with load_hosts."""
+    pi = json.loads((INVENTORY_FIXTURES / "ranking" / "discovery.json").read_text())[0]
     hosts = [
-        PiHost(ip="10.0.0.5", mac="dc:a6:32:01:02:03", is_pi=True, board_memory_mb=4096),
-        PiHost(ip="10.0.0.6", ssh_error="refused", sources=["tcp"]),
+        PiHost.from_dict(pi),  # a fully probed Pi, every field set
+        PiHost(ip="10.0.0.6", mac="52:54:00:01:02:03", ssh_error="refused", sources=["tcp"]),
     ]
     path = tmp_path / "discovery.json"
     write_hosts_json(hosts, path)
-    assert json.loads(path.read_text())[1]["ssh_error"] == "refused"
-    assert read_hosts_json(path) == hosts
+    assert json.loads(path.read_text()) == [h.to_dict() for h in hosts]  # as --json prints
+    assert load_hosts(path) == hosts
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not JSON"),
-        ('{"ip": "10.0.0.5"}', "expected a list of hosts"),
-        ('[{"mac": "dc:a6:32:01:02:03"}]', "each with an 'ip'"),
+        ("{not json", "not valid JSON at line 1, column 2"),
+        ('{"ip": "10.0.0.5"}', "expected a JSON list of hosts, got dict"),
+        ('[{"mac": "dc:a6:32:01:02:03"}]', 'host [0] is not an object with an "ip"'),
     ],
 )
-def test_bad_hosts_json(tmp_path: Path, content: str, message: str) -> None:
+def test_a_file_that_is_not_discovery_output_is_refused(
+    tmp_path: Path, content: str, message: str
+) -> None:
     path = tmp_path / "discovery.json"
     path.write_text(content)
-    with pytest.raises(SpecError, match=message):
-        read_hosts_json(path)
+    with pytest.raises(SpecError) as info:
+        load_hosts(path)
+    assert message in info.value.message
