@@ -369,21 +369,6 @@ def parse_ip_neigh_json(
     return found
 
 
-def parse_ip_neigh_text(
-    text: str, networks: list[ipaddress.IPv4Network] | None = None
-) -> dict[str, str]:
-    """``ip neigh show`` text: ``10.0.0.5 dev eth0 lladdr b8:27:eb:… REACHABLE``."""
-    found: dict[str, str] = {}
-    for line in text.splitlines():
-        words = line.split()
-        if not words or ":" in words[0] or "lladdr" not in words or "FAILED" in words:
-            continue
-        mac = words[words.index("lladdr") + 1]
-        if _in(words[0], networks):
-            found[words[0]] = mac.lower()
-    return found
-
-
 def parse_proc_net_arp(
     text: str, networks: list[ipaddress.IPv4Network] | None = None
 ) -> dict[str, str]:

@@ -42,7 +42,6 @@ def test_os_release(case: dict[str, Any]) -> None:
 
 _NEIGH_PARSERS = {
     "ip-json": probe.parse_ip_neigh_json,
-    "ip-text": probe.parse_ip_neigh_text,
     "proc-arp": probe.parse_proc_net_arp,
 }
 
