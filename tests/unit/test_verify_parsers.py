@@ -1,4 +1,10 @@
-"""verify's parsers, one fixture file per case (tests/fixtures/verify/<parser>/<case>.json)."""
+"""verify's parsers, one fixture file per case (tests/fixtures/verify/<parser>/<case>.json).
+
+The nodes and pods fixtures are hand-written, not recorded: Node and Pod objects in the
+shape of the Kubernetes API reference inside kubectl's List wrapper, cut to the fields the
+parsers read (each file's "source" names the page). The nslookup fixtures are written in
+the shape busybox 1.36's nslookup prints (the printf formats in networking/nslookup.c).
+"""
 
 from __future__ import annotations
 
@@ -23,6 +29,13 @@ def cases(kind: str) -> list[Path]:
 def test_parse_nodes(path: Path) -> None:
     data = json.loads(path.read_text())
     got = [asdict(n) for n in verify.parse_nodes(json.dumps(data["input"]))]
+    assert got == data["expected"]
+
+
+@pytest.mark.parametrize("path", cases("pods"), ids=lambda p: p.stem)
+def test_parse_pods(path: Path) -> None:
+    data = json.loads(path.read_text())
+    got = [list(pod) for pod in verify.parse_pods(json.dumps(data["input"]))]
     assert got == data["expected"]
 
 
@@ -60,10 +73,12 @@ def test_parse_nslookup(path: Path) -> None:
     assert verify.parse_nslookup(data["input"]) == data["expected"]
 
 
-class RecordedServer:
+class ScriptedServer:
     """Stands in for a server's testinfra host running the DNS smoke pod: no API server
-    can run pods here (the k3s stand-in runs none), so the command's output is a
-    recorded one. A real cluster runs the pod and returns the same text."""
+    can run pods here (the k3s stand-in runs none). Its output is hand-written, not
+    recorded, in the shape busybox 1.36's nslookup prints: "Server:\\t\\t…",
+    "Address:\\t…:53", then "Name:\\t…" and "Address: …" per answer (the printf formats
+    in busybox's networking/nslookup.c)."""
 
     def __init__(self, rc: int, stdout: str, stderr: str = "") -> None:
         self.result = type("R", (), {"rc": rc, "stdout": stdout, "stderr": stderr})()
@@ -76,14 +91,14 @@ class RecordedServer:
 
 def test_dns_smoke_passes_with_an_answer_and_fails_with_a_hint() -> None:
     ok = json.loads((FIXTURES / "nslookup" / "busybox-ok.json").read_text())["input"]
-    server = RecordedServer(0, ok)
+    server = ScriptedServer(0, ok)
     result = verify.check_dns(server, "rpi-1")
     assert (result.status, result.detail) == ("pass", "kubernetes.default → 10.43.0.1")
     assert "nslookup kubernetes.default" in server.commands[0]
     assert "--rm" in server.commands[0] and verify.DNS_SMOKE_IMAGE in server.commands[0]
 
     failed = verify.check_dns(
-        RecordedServer(
+        ScriptedServer(
             1, "", "error: timed out waiting for the condition on pods/pi-k8s-dns-smoke"
         ),
         "rpi-1",
