@@ -27,6 +27,7 @@ import build as standin  # noqa: E402
 
 from pi_k8s import runner  # noqa: E402
 from pi_k8s import testbed as tb  # noqa: E402
+from tests.testbed_inventory import cluster_inventory  # noqa: E402
 
 VERSION = "v1.31.4+k3s1"
 SUBNET = "10.213.22.0/24"
@@ -34,7 +35,7 @@ SUBNET = "10.213.22.0/24"
 
 def inventory(bed: tb.Testbed, path: Path) -> Path:
     names = [h.name for h in bed.hosts]
-    path.write_text(yaml.safe_dump(tb.cluster_inventory(bed, names[:1], names[1:])))
+    path.write_text(yaml.safe_dump(cluster_inventory(bed, names[:1], names[1:])))
     return path
 
 

@@ -17,10 +17,6 @@ out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def is_tty() -> bool:
-    return out.is_terminal
-
-
 def info(message: str) -> None:
     err.print(message, markup=False)
 

@@ -72,10 +72,6 @@ class RunResult:
         return sum(h.changed for h in self.hosts.values())
 
     @property
-    def failed_hosts(self) -> list[str]:
-        return sorted(h for h, s in self.hosts.items() if s.failed)
-
-    @property
     def unreachable_hosts(self) -> list[str]:
         return sorted(h for h, s in self.hosts.items() if s.unreachable)
 

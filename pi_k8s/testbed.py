@@ -690,39 +690,3 @@ def down(name: str = DEFAULT_NAME, *, progress: Progress = _noop) -> int:
         for fname in ("known_hosts", "ssh_config", "hosts.json"):
             (directory / fname).unlink(missing_ok=True)
     return removed
-
-
-def cluster_inventory(
-    bed: Testbed,
-    servers: list[str],
-    agents: list[str] | None = None,
-    **cluster_vars: object,
-) -> dict[str, object]:
-    """A k3s inventory (``k3s_cluster`` → ``server``, ``agent``) over testbed hosts.
-
-    The hosts' addresses and SSH settings come from the testbed's ``hosts.json``;
-    ``cluster_vars`` become the group's variables (``cluster_name`` defaults to the
-    testbed's name). Write it with ``yaml.safe_dump``.
-    """
-    access = json.loads(bed.inventory.read_text())["all"]
-    agents = agents or []
-    missing = [h for h in servers + agents if h not in access["hosts"]]
-    if missing:
-        raise UsageError(
-            f"Testbed {bed.name!r} has no host {', '.join(missing)}.",
-            hint=f"Its hosts: {', '.join(access['hosts'])}.",
-        )
-
-    def group(names: list[str]) -> dict[str, object]:
-        return {"hosts": {n: {"ansible_host": access["hosts"][n]["ansible_host"]} for n in names}}
-
-    return {
-        "all": {
-            "children": {
-                "k3s_cluster": {
-                    "children": {"server": group(servers), "agent": group(agents)},
-                    "vars": {**access["vars"], "cluster_name": bed.name, **cluster_vars},
-                }
-            }
-        }
-    }

@@ -19,6 +19,7 @@ import yaml
 from pi_k8s import paths, runner
 from pi_k8s import testbed as tb
 from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, standin
+from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
@@ -29,7 +30,7 @@ FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
 
 def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
     """An inventory as a user would write it by hand, from the testbed's host list."""
-    path.write_text(yaml.safe_dump(tb.cluster_inventory(bed, servers, agents)))
+    path.write_text(yaml.safe_dump(cluster_inventory(bed, servers, agents)))
     return path
 
 

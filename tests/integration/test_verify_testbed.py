@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap
+from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
@@ -69,7 +70,7 @@ def bed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
 def inventory(bed: tb.Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """rpi-1 as `server`, rpi-2 as `agent`, SSH settings from the testbed's hosts.json."""
     # Containers cannot reboot; harmless where they already pick the marker method.
-    data = tb.cluster_inventory(
+    data = cluster_inventory(
         bed,
         ["rpi-1"],
         ["rpi-2"],

@@ -20,6 +20,7 @@ import yaml
 from pi_k8s import testbed as tb
 from pi_k8s import testbed_qemu as tbq
 from tests.conftest import REPO
+from tests.testbed_inventory import cluster_inventory
 
 sys.path.insert(0, str(REPO / "tests" / "standin"))
 import build as standin
@@ -63,7 +64,7 @@ def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path
     sure timesyncd runs but does not wait for a sync (the VM's clock comes from the
     host's through QEMU's RTC).
     """
-    data = tb.cluster_inventory(bed, servers, agents, pi_prereq_time_sync_timeout=0)
+    data = cluster_inventory(bed, servers, agents, pi_prereq_time_sync_timeout=0)
     path.write_text(yaml.safe_dump(data))
     return path
 
