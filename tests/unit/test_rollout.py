@@ -1,13 +1,18 @@
-"""Rollout status parsers, from recorded `kubectl get ... --all-namespaces -o json` outputs.
+"""Rollout status parsers, from `kubectl get ... --all-namespaces -o json` outputs.
 
-k3s cannot run here and its stand-in's kubectl implements only `get nodes`, so these
-fixtures (tests/fixtures/rollout/<case>.json) hold kubectl output in the real API shapes
-of a k3s v1.31 cluster: the `List` wrapper, apps/v1 Deployment/DaemonSet/StatefulSet and
-batch/v1 Job status fields as their controllers write them, and helm-controller's
-HelmChart with `status.jobName`. Fields the parsers never read (managedFields, full pod
-templates) are cut. A real cluster adds those, events, and the time it takes: the loop
-in `deploy.wait` is tested here with a fake clock, and on the testbed only its fast
-failure against the stand-in.
+k3s cannot run here and its stand-in's kubectl implements only `get nodes`, so nothing
+could be recorded: the fixtures (tests/fixtures/rollout/<case>.json) are hand-written
+from the documented shape. That is the Kubernetes API reference for each object's
+fields, status included: Deployment
+(https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/deployment-v1/),
+DaemonSet (.../workload-resources/daemon-set-v1/), StatefulSet
+(.../workload-resources/stateful-set-v1/) and Job (.../workload-resources/job-v1/), in
+kubectl's `List` wrapper; and for a HelmChart, `status.jobName` as k3s's helm-controller
+defines it (k3s-io/helm-controller, pkg/apis/helm.cattle.io/v1/types.go). The expected
+states follow `kubectl rollout status`. Fields the parsers never read (managedFields,
+full pod templates) are left out. A real cluster adds those, events, and the time it
+takes: the loop in `deploy.wait` is tested here with a fake clock, and on the testbed
+only its fast failure against the stand-in.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ def test_there_are_fixtures_for_every_kind() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_status_from_recorded_kubectl_output(case: str) -> None:
+def test_status_from_hand_written_kubectl_output(case: str) -> None:
     data = json.loads((FIXTURES / f"{case}.json").read_text())
     targets = [rollout.Target(**t) for t in data["targets"]]
     got = [[s.state, s.detail] for s in rollout.statuses(targets, data["kubectl_stdout"])]
