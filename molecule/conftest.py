@@ -3,7 +3,7 @@
 Molecule hands testinfra its Ansible inventory, whose hosts use the podman connection.
 testinfra's ``ansible://`` backend then makes one Ansible call per command (about 10x
 slower) and strips trailing newlines from file contents, so every host is reached
-directly with ``podman://<container>`` instead (see ../../shared/TESTING.md).
+directly with ``podman://<container>`` instead (see docs/testing.md, "Molecule scenarios").
 """
 
 from __future__ import annotations

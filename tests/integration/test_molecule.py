@@ -33,7 +33,7 @@ def _env() -> dict[str, str]:
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_molecule_scenario(scenario: str) -> None:
     if os.geteuid() != 0 or not shutil.which("podman"):
-        pytest.skip("molecule scenarios need root and podman (see TESTING.md)")
+        pytest.skip("molecule scenarios need root and podman (see docs/testing.md)")
     molecule = Path(sys.executable).parent / "molecule"
     proc = subprocess.run(
         [str(molecule), "test", "-s", scenario],
