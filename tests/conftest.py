@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +35,38 @@ def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ.pop("PI_K8S_STATE_DIR", None)
     else:
         os.environ["PI_K8S_STATE_DIR"] = old
+
+
+# The net.* sysctls pi_prereq sets. They belong to each container's own network namespace,
+# whose starting values depend on the machine (podman, netavark/CNI, the kernel).
+K3S_SYSCTLS = (
+    "net.ipv4.ip_forward",
+    "net.bridge.bridge-nf-call-iptables",
+    "net.bridge.bridge-nf-call-ip6tables",
+)
+
+
+def sysctl_path(key: str) -> str:
+    return "/proc/sys/" + key.replace(".", "/")
+
+
+def podman_sh(container: str, command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["podman", "exec", container, "sh", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def turn_k3s_sysctls_off(bed: tb.Testbed, hosts: list[str] | None = None) -> None:
+    """Set the k3s sysctls to 0 inside the hosts, so only pi_prereq can make them 1."""
+    for h in bed.hosts:
+        if hosts is not None and h.name not in hosts:
+            continue
+        for key in K3S_SYSCTLS:
+            proc = podman_sh(h.container, f"echo 0 > {sysctl_path(key)} && cat {sysctl_path(key)}")
+            assert proc.returncode == 0 and proc.stdout.strip() == "0", (h.name, key, proc)
 
 
 def make_testbed(name: str, subnet: str, nodes: int, others: int = 0) -> Iterator[tb.Testbed]:

@@ -18,7 +18,15 @@ import yaml
 
 from pi_k8s import paths, runner
 from pi_k8s import testbed as tb
-from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, standin
+from tests.conftest import (
+    K3S_SYSCTLS,
+    STANDIN_VERSION,
+    make_testbed,
+    run_bootstrap,
+    standin,
+    sysctl_path,
+    turn_k3s_sysctls_off,
+)
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -65,11 +73,16 @@ def recap(output: str) -> dict[str, dict[str, int]]:
 def small(
     tmp_path_factory: pytest.TempPathFactory, controller_home: Path, airgap: Path
 ) -> Iterator[dict]:
-    """1 server + 2 agents, bootstrapped once for the tests of this group."""
+    """1 server + 2 agents, bootstrapped once for the tests of this group.
+
+    The k3s sysctls start at 0 in every host, so verify's sysctl checks pass only if
+    pi_prereq set them.
+    """
     for bed in make_testbed("boot1", "10.213.20.0/24", nodes=3):
         inv = write_inventory(
             bed, ["rpi-1"], ["rpi-2", "rpi-3"], tmp_path_factory.mktemp("inv") / "hosts.yml"
         )
+        turn_k3s_sysctls_off(bed)
         code, output = run_bootstrap(inv, airgap)
         yield {"bed": bed, "inventory": inv, "code": code, "output": output}
 
@@ -85,6 +98,15 @@ def test_first_run_succeeds_and_every_node_is_ready(small: dict) -> None:
     }
     assert ready == {"rpi-1": "True", "rpi-2": "True", "rpi-3": "True"}
     assert ", 0 failed," in small["output"]  # verify ran at the end and passed
+
+
+def test_the_role_set_the_k3s_sysctls_on_every_host(small: dict) -> None:
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        for key in K3S_SYSCTLS:
+            assert sh(small["bed"], host, f"cat {sysctl_path(key)}").stdout.strip() == "1", (
+                host,
+                key,
+            )
 
 
 def test_kubeconfig_points_at_the_server_and_is_private(small: dict, controller_home: Path) -> None:
@@ -121,6 +143,21 @@ def test_second_run_changes_nothing_and_does_not_reboot(small: dict, airgap: Pat
         assert all(line.split().count(flag) == 1 for flag in FLAGS)
 
 
+def test_a_sysctl_changed_since_is_put_back_on_that_host_only(small: dict, airgap: Path) -> None:
+    turn_k3s_sysctls_off(small["bed"], ["rpi-2"])
+    assert sh(small["bed"], "rpi-2", "cat /proc/sys/net/ipv4/ip_forward").stdout.strip() == "0"
+    code, output = run_bootstrap(small["inventory"], airgap, "--no-verify")
+    assert code == 0, output
+    changed = {host: stats["changed"] for host, stats in recap(output).items()}
+    assert changed["rpi-2"] >= 1 and changed["rpi-1"] == changed["rpi-3"] == 0, output
+    for host in ("rpi-1", "rpi-2", "rpi-3"):
+        for key in K3S_SYSCTLS:
+            assert sh(small["bed"], host, f"cat {sysctl_path(key)}").stdout.strip() == "1", (
+                host,
+                key,
+            )
+
+
 def test_token_appears_in_no_output_artifact_or_log(small: dict) -> None:
     token_file = paths.state_dir() / "clusters" / "boot1" / "token"
     assert token_file.stat().st_mode & 0o777 == 0o600
@@ -140,8 +177,12 @@ def test_token_appears_in_no_output_artifact_or_log(small: dict) -> None:
             "/etc/systemd/system/k3s.service.env",
             "/etc/systemd/system/k3s-agent.service.env",
         ):
-            mode = sh(small["bed"], host, f"stat -c %a {path} 2>/dev/null").stdout.strip()
-            assert mode in {"", "600"}, (host, path, mode)
+            proc = sh(small["bed"], host, f"stat -c %a {path}")
+            # Every host has config.yaml; the server has k3s.service.env, agents k3s-agent's.
+            should_exist = "service.env" not in path or (("k3s-agent" in path) != (host == "rpi-1"))
+            assert (proc.returncode == 0) == should_exist, (host, path, proc.stderr)
+            if should_exist:
+                assert proc.stdout.strip() == "600", (host, path, proc.stdout)
 
 
 def test_tampered_binary_is_refused_before_install(

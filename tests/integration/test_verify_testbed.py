@@ -2,8 +2,19 @@
 
 rpi-1 is the server and rpi-2 the agent. The cluster runs the k3s stand-in
 (tests/standin/), installed by `pi-k8s bootstrap` through the airgap path, because real
-k3s cannot be downloaded here. Everything verify looks at is real: systemd units, ports,
-file modes, the node list the server reports, SSH through testinfra's ansible backend.
+k3s cannot be downloaded here.
+
+What verify reads here, and whose work it shows:
+- the hosts' own: systemd units, ports, file modes, the k3s binary and its checksum, the
+  node list the server reports, SSH through testinfra's ansible backend, and the net.*
+  sysctls, which live in each container's own network namespace (the fixture turns them
+  off before bootstrap, so they pass only because pi_prereq set them);
+- the CI machine's kernel, shared by every container: the cgroup controllers, swap, the
+  loaded modules and the clock. verify reads them for real, but they pass because of the
+  machine, not the role. The branches a Pi would take (cgroup v1/v2 with memory off, swap
+  on, modules built in or missing, clock not synchronised) are driven in
+  tests/unit/test_verify_host_checks.py; the test VMs (make test-vm) show the role turning
+  swap off and the memory cgroup on with a real reboot.
 
 After the all-pass tests, each test breaks one thing on purpose, asserts the exact
 failing check and its hint, and restores the host in a ``finally``. The last test proves
@@ -26,7 +37,7 @@ from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap
+from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, turn_k3s_sysctls_off
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -84,8 +95,12 @@ def inventory(bed: tb.Testbed, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def cluster(inventory: Path, airgap: Path, controller_home: Path) -> Path:
-    """Bootstrap the cluster with the stand-in; HOME is a tmp dir (~/.kube is written)."""
+def cluster(bed: tb.Testbed, inventory: Path, airgap: Path, controller_home: Path) -> Path:
+    """Bootstrap the cluster with the stand-in; HOME is a tmp dir (~/.kube is written).
+
+    The k3s sysctls start at 0, so their checks pass only because pi_prereq set them.
+    """
+    turn_k3s_sysctls_off(bed)
     code, output = run_bootstrap(inventory, airgap)
     assert code == 0, output
     assert (controller_home / ".kube").is_dir(), output
