@@ -95,8 +95,10 @@ QEMU_OVERHEAD_MB = 256
 DISK_SIZE = 3 * 1024**3
 # Bump when the image recipe below changes (the inputs hash covers the texts too).
 _VM_RECIPE_VERSION = "1"
-# Packages on top of the container image's: udev (a VM has real devices) and the kernel.
-VM_PACKAGES = ("udev",)
+# Packages on top of the container image's (the kernel comes separately): udev, as a VM
+# has real devices, and dphys-swapfile, which makes and turns on the swap file at boot as
+# on Raspberry Pi OS up to Bookworm (so pi_prereq has real swap to turn off).
+VM_PACKAGES = ("udev", "dphys-swapfile")
 # Kernel module trees a VM has no hardware for: pruned from the image to keep it small.
 _PRUNED_MODULE_DIRS = (
     "kernel/drivers/gpu",
