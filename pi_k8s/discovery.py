@@ -23,6 +23,7 @@ import contextlib
 import errno
 import ipaddress
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable, Sequence
@@ -281,12 +282,15 @@ class _KnownHosts:
     def save(self) -> None:
         if not self.new_lines:
             return
+        # Only a directory pi-k8s creates (or its own state dir) is made private: the
+        # user's --known-hosts may sit in a shared directory such as /tmp.
         paths.ensure_private_dir(self.path.parent)
         existing = self.path.read_text() if self.path.exists() else ""
         prefix = "" if not existing or existing.endswith("\n") else "\n"
-        with self.path.open("a") as fh:
+        # A new file is created 0600; an existing one keeps the mode its owner gave it.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as fh:
             fh.write(prefix + "\n".join(self.new_lines) + "\n")
-        self.path.chmod(0o600)
         self.new_lines.clear()
 
 

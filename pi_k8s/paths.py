@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
@@ -42,7 +43,32 @@ def state_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 and return it."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
+    """Make sure ``path`` is a directory and return it, tightening only what is pi-k8s's.
+
+    Directories that are missing (``path`` and any missing parents) are created with mode
+    0700. A directory that already exists keeps its mode, unless it lies in pi-k8s's own
+    state dir (the state dir itself or below it): pi-k8s owns those and makes them 0700.
+    A shared directory (sticky bit, like /tmp) is never changed, even when
+    ``PI_K8S_STATE_DIR`` points at one.
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not path.is_dir():
+        path.mkdir()  # raises FileExistsError / NotADirectoryError with the path in it
+    if not missing and _in_state_dir(path) and not path.stat().st_mode & stat.S_ISVTX:
+        path.chmod(0o700)
     return path
+
+
+def _in_state_dir(path: Path) -> bool:
+    state = state_dir().resolve()
+    here = path.resolve()
+    return here == state or state in here.parents
