@@ -46,6 +46,11 @@ def error(message: str, hint: str | None = None) -> None:
             err.print(f"hint: {hint}", markup=False)
 
 
+def trace(text: str) -> None:
+    """A Python traceback, verbatim on stderr (when it cannot go to the log file)."""
+    err.print(text.rstrip("\n"), markup=False, highlight=False)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
 

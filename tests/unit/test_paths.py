@@ -106,3 +106,23 @@ def test_unexpected_error_log_leaves_a_shared_parent_alone(
     assert _mode(shared) == SHARED
     if not state_is_shared:
         assert _mode(state) == 0o700
+
+
+def test_unexpected_error_with_a_file_as_state_dir_puts_the_trace_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PI_K8S_STATE_DIR names a file: error.log cannot be written, so the trace goes to
+    stderr with a message saying so, and the handler itself does not crash."""
+    not_a_dir = tmp_path / "state-file"
+    not_a_dir.write_text("I am a file\n")
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(not_a_dir))
+    monkeypatch.setattr("pi_k8s.cli.verify.run_verify", lambda *a, **k: _boom())
+    result = CliRunner().invoke(app, ["verify", "-i", str(tmp_path / "hosts.yml")])
+    assert isinstance(result.exception, SystemExit), result.exception  # no crash in the handler
+    assert result.exit_code == 1, result.output
+    assert "error: Unexpected error: RuntimeError: boom" in result.stderr
+    assert f"hint: Could not write the trace to {not_a_dir / 'error.log'}" in result.stderr
+    assert "it follows on stderr" in result.stderr
+    assert "Traceback (most recent call last):" in result.stderr
+    assert 'raise RuntimeError("boom")' in result.stderr
+    assert not_a_dir.read_text() == "I am a file\n"
