@@ -30,10 +30,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import shlex
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +40,7 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
+from pi_k8s import paths
 from pi_k8s.errors import SpecError
 from pi_k8s.models import PiHost
 from pi_k8s.spec import ClusterSpec, HostOverride, spec_problem
@@ -212,17 +211,7 @@ def write_inventory(
     path = Path(path)
     text = render_inventory(data, source=source, decisions=decisions)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    paths.write_atomic(path, text, mode=0o644)
     return path
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
 from pathlib import Path
+
+from pi_k8s.errors import UsageError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -72,3 +75,46 @@ def _in_state_dir(path: Path) -> bool:
     state = state_dir().resolve()
     here = path.resolve()
     return here == state or state in here.parents
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Refuse, before any work, an output file that cannot be written (UsageError, exit 2).
+
+    Its directory must exist (pi-k8s does not guess where a user meant to write), and
+    the path must not be a directory.
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        what = "does not exist" if not parent.exists() else "is not a directory"
+        raise UsageError(
+            f"{option} {path}: the directory {parent} {what}.",
+            hint=f"Create it first (mkdir -p {parent}) or write to an existing directory.",
+        )
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory.", hint=f"Pass a file name, e.g. {path / 'out'}."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{option} {path}: cannot write to {parent}.",
+            hint="Pick a directory you can write to.",
+        )
+
+
+def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> Path:
+    """Write ``text`` to ``path`` through a temp file in the same directory + os.replace.
+
+    A reader never sees half a file, and a failed write leaves the old file as it was.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

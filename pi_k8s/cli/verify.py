@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console
+from pi_k8s import console, paths
 from pi_k8s import verify as v
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import VerificationFailed
@@ -26,6 +26,8 @@ def run_verify(
     min_free_mb: int = v.DEFAULT_MIN_FREE_MB,
 ) -> v.VerifyReport:
     """Run the checks, render them, write JUnit; raise VerificationFailed on a failure."""
+    if junit is not None:  # before any host is contacted
+        paths.check_output_file(junit, "--junit")
     if not as_json:
         console.step(f"verifying the hosts of {inventory}")
     report = v.verify(
@@ -39,7 +41,7 @@ def run_verify(
     else:
         console.verify_report(report)
     if junit is not None:
-        junit.write_text(v.to_junit(report))
+        paths.write_atomic(junit, v.to_junit(report))
     if not report.ok:
         names = sorted({f"{r.host}: {r.name}" for r in report.failed})
         raise VerificationFailed(
