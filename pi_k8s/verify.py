@@ -449,25 +449,58 @@ def host_checks(
                 "Check that the host is on, SSH answers and the key is right.",
             )
         ]
-    for check in (
-        check_cgroups,
-        check_swap,
-        check_modules,
-        check_sysctls,
-        check_time,
-        check_service,
-        check_ports,
-        check_modes,
-    ):
-        results.extend(check(host, t))
-    results.extend(check_k3s_binary(host, t, version))
-    results.extend(check_disk(host, t, min_free_mb))
+    checks: list[tuple[str, Callable[[], Iterable[CheckResult]]]] = [
+        ("cgroup controllers", lambda: check_cgroups(host, t)),
+        ("swap off", lambda: check_swap(host, t)),
+        ("kernel modules", lambda: check_modules(host, t)),
+        ("sysctls", lambda: check_sysctls(host, t)),
+        ("time synchronised", lambda: check_time(host, t)),
+        ("k3s service", lambda: check_service(host, t)),
+        ("ports", lambda: check_ports(host, t)),
+        ("file modes", lambda: check_modes(host, t)),
+        ("k3s binary", lambda: check_k3s_binary(host, t, version)),
+        ("disk space", lambda: check_disk(host, t, min_free_mb)),
+    ]
+    for name, check in checks:
+        results.extend(_guarded(t, name, check))
     is_pi = t.is_pi
     if is_pi is None:
-        is_pi = host.file("/sys/firmware/devicetree/base/model").exists
+        try:
+            is_pi = host.file("/sys/firmware/devicetree/base/model").exists
+        except Exception as exc:
+            results.append(_check_error(t, "Raspberry Pi detection", exc))
+            is_pi = False
     if is_pi:
-        results.extend(check_pi(host, t))
+        results.extend(_guarded(t, "Raspberry Pi hardware", lambda: check_pi(host, t)))
     return results
+
+
+def _check_error(t: HostTarget, name: str, exc: BaseException) -> CheckResult:
+    """A check that raised: a failure for this host and check, with the error's text."""
+    text = str(exc).strip().splitlines()
+    detail = f"check could not run: {type(exc).__name__}" + (f": {text[0][:200]}" if text else "")
+    return CheckResult(
+        t.name,
+        name,
+        FAIL,
+        detail,
+        "The host answered in a way the check did not expect (odd command output, an "
+        "unreadable file, a dropped connection): look at it by hand, and report it if the "
+        "host is fine.",
+    )
+
+
+def _guarded(
+    t: HostTarget, name: str, check: Callable[[], Iterable[CheckResult]]
+) -> list[CheckResult]:
+    """Run one check; its results so far plus a failure if it raised part-way."""
+    done: list[CheckResult] = []
+    try:
+        for result in check():
+            done.append(result)
+    except Exception as exc:
+        done.append(_check_error(t, name, exc))
+    return done
 
 
 # ----------------------------------------------------------------------------- cluster checks
@@ -657,10 +690,14 @@ def verify(
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
     def one(t: HostTarget) -> list[CheckResult]:
-        host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
-        # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
-        with host.sudo():
-            res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+        # Whatever goes wrong on one host is a failure of that host, never of the report.
+        try:
+            host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
+            # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
+            with host.sudo():
+                res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+        except Exception as exc:
+            res = [_check_error(t, "reachable", exc)]
         if on_host_done:
             on_host_done(t.name)
         return res
