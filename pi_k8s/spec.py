@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from pi_k8s.errors import SpecError
+from pi_k8s.release import K3S_CHANNEL, K3S_VERSION
 
 # A DNS label (RFC 1123): what k3s, Kubernetes and hostnames accept as one name part.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -41,10 +42,6 @@ _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*$"
 )
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-# k3s release tags: v1.31.4+k3s1, v1.32.0-rc1+k3s1.
-_K3S_VERSION = re.compile(r"^v1\.\d+\.\d+(-rc\d+)?\+k3s\d+$")
-# Release channels served by update.k3s.io (docs/upgrades/manual.md).
-_K3S_CHANNEL = re.compile(r"^(stable|latest|testing|v1\.\d+)$")
 # Kubernetes label parts (apimachinery validation: qualified name and label value).
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 _LABEL_PREFIX = re.compile(
@@ -116,14 +113,14 @@ class K3sSpec(_Model):
     @field_validator("version")
     @classmethod
     def _version(cls, v: str | None) -> str | None:
-        if v is not None and not _K3S_VERSION.match(v):
+        if v is not None and not K3S_VERSION.match(v):
             raise ValueError(f"must be a k3s release tag like v1.31.4+k3s1, got {v!r}")
         return v
 
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not _K3S_CHANNEL.match(v):
+        if v is not None and not K3S_CHANNEL.match(v):
             raise ValueError(f"must be stable, latest, testing or v1.NN (e.g. v1.31), got {v!r}")
         return v
 
