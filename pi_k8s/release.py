@@ -48,6 +48,10 @@ UNAME_ARCH = {
     "armhf": "arm",
 }
 UNSUPPORTED_VARS = ("cluster_api_vip", "cluster_lb_pool")
+# k3s settings that would set a token in config.yaml, past the cluster token (refused, as
+# roles/k3s_install's preflight does), and the variables whose k3s settings they are.
+TOKEN_KEYS = ("token", "token-file", "agent-token", "agent-token-file")
+CONFIG_VARS = ("k3s_server_config", "k3s_agent_config")
 
 
 def check_version(version: str) -> None:
@@ -174,4 +178,26 @@ def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]
                 hint=f"Remove {name}: no role brings up a VIP or hands out an LB pool yet "
                 "(it comes with HA support); agents and kubeconfigs use "
                 "cluster_api_endpoint, else the first server.",
+            )
+
+
+def refuse_config_tokens(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
+    """SpecError (exit 3) when k3s_server_config or k3s_agent_config sets a token."""
+    for name in CONFIG_VARS:
+        found: dict[str, list[str]] = {}
+        for host, hv in sorted(hostvars.items()):
+            config = hv.get(name)
+            if isinstance(config, Mapping):
+                for key in TOKEN_KEYS:
+                    if key in config:
+                        found.setdefault(key, []).append(host)
+        if found:
+            keys = ", ".join(sorted(found))
+            hosts = sorted({h for hs in found.values() for h in hs})
+            raise SpecError(
+                f"{inventory}: {name} sets {keys} (for {', '.join(hosts)}): the cluster token "
+                "is the only way to set the token.",
+                hint=f"Remove {keys} from {name}. Leave cluster_token unset to use the token "
+                "pi-k8s keeps (or adopts from the running cluster), or set cluster_token "
+                "from a vault.",
             )

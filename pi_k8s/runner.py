@@ -214,7 +214,9 @@ def run_playbook(
         "private_data_dir": str(run_dir),
         "playbook": str(path),
         "inventory": str(Path(inventory).resolve()) if inventory else None,
-        "extravars": extravars or {},
+        # The roles keep controller state (the cluster token) where pi-k8s keeps its own:
+        # one resolution of the state dir (paths.state_dir), passed on every run.
+        "extravars": {"pi_k8s_state_dir": str(paths.state_dir().resolve()), **(extravars or {})},
         "limit": limit,
         "cmdline": " ".join(cmdline) or None,
         "verbosity": max(0, verbosity - 1) or None,

@@ -31,6 +31,10 @@ REQUIRED_SYSCTLS = {
     "net.bridge.bridge-nf-call-ip6tables": "1",
 }
 K3S_CONFIG = "/etc/rancher/k3s/config.yaml"
+K3S_BINARY = "/usr/local/bin/k3s"
+# Written by roles/k3s_install (k3s_install_sha256_file) once the binary passed the release's
+# checksum: `<sha256>  /usr/local/bin/k3s`, the format `sha256sum -c` reads.
+K3S_SHA256_RECORD = "/var/lib/pi-k8s/k3s.sha256"
 DEFAULT_MIN_FREE_MB = 2048
 # Multi-arch (arm64, arm/v7, amd64) and tiny: the DNS smoke test's pod.
 DNS_SMOKE_IMAGE = "busybox:1.36"
@@ -296,7 +300,7 @@ def check_time(host: Any, t: HostTarget) -> Iterable[CheckResult]:
 
 
 def check_k3s_binary(host: Any, t: HostTarget, version: str | None) -> Iterable[CheckResult]:
-    binary = host.file("/usr/local/bin/k3s")
+    binary = host.file(K3S_BINARY)
     if not binary.exists:
         yield _r(
             t,
@@ -319,17 +323,36 @@ def check_k3s_binary(host: Any, t: HostTarget, version: str | None) -> Iterable[
         )
     else:
         yield _r(t, "k3s version", out.rc == 0, installed, "k3s --version failed.")
-    recorded = host.file("/usr/local/bin/.k3s.sha256")
-    if recorded.exists:
-        want = recorded.content_string.split()[0]
-        have = binary.sha256sum
+    yield from check_k3s_checksum(host, t, binary)
+
+
+def check_k3s_checksum(host: Any, t: HostTarget, binary: Any) -> Iterable[CheckResult]:
+    """The binary on disk against the sha256 the install role verified and recorded."""
+    recorded = host.file(K3S_SHA256_RECORD)
+    if not recorded.exists:
         yield _r(
             t,
             "k3s checksum",
-            have == want,
-            have[:16] + "…",
-            "The binary differs from the verified one: re-run bootstrap to reinstall it.",
+            False,
+            f"no record at {K3S_SHA256_RECORD}",
+            "Nothing to compare the binary with: re-run `pi-k8s bootstrap`, which records "
+            "the checksum it verified.",
+            warn=True,
         )
+        return
+    fields = recorded.content_string.split()
+    want = fields[0].lower() if fields else ""
+    have = binary.sha256sum
+    yield _r(
+        t,
+        "k3s checksum",
+        have == want,
+        f"{have[:16]}… matches {K3S_SHA256_RECORD}"
+        if have == want
+        else f"{have[:16]}… on disk, {want[:16]}… verified at install",
+        f"{K3S_BINARY} changed after pi-k8s installed it: re-run `pi-k8s bootstrap` to put "
+        "the verified release binary back, and find out what replaced it.",
+    )
 
 
 def check_service(host: Any, t: HostTarget) -> Iterable[CheckResult]:
@@ -678,11 +701,20 @@ def verify(
     workloads: bool = True,
     min_free_mb: int = DEFAULT_MIN_FREE_MB,
     on_host_done: Callable[[str], None] | None = None,
+    version: str | None = None,
 ) -> VerifyReport:
+    """Check every host and the cluster.
+
+    ``version`` is the k3s release every node must run. ``None`` takes the inventory's
+    ``cluster_k3s_version``; ``""`` expects no particular one (only one for all nodes),
+    e.g. after `bootstrap --k3s-channel`, where the channel chose it.
+    """
     import testinfra
 
     targets, variables = load_targets(inventory)
-    version = variables.get("cluster_k3s_version") or None
+    if version is None:
+        version = variables.get("cluster_k3s_version") or None
+    version = version or None
     # testinfra reads ansible.cfg (ssh args) and calls ansible-inventory from PATH.
     os.environ.setdefault("ANSIBLE_CONFIG", str(paths.content_dir() / "ansible.cfg"))
     bindir = str(Path(sys.executable).parent)

@@ -157,6 +157,7 @@ def bootstrap(
     # What the inventory asks for, still before Ansible.
     hostvars = release.inventory_hostvars(inventory)
     release.refuse_unsupported(inventory, hostvars)
+    release.refuse_config_tokens(inventory, hostvars)
     if airgap is not None:
         release.check_airgap(airgap, hostvars)
     title = "bootstrap (check mode)" if check else "bootstrap"
@@ -179,7 +180,10 @@ def bootstrap(
     if verify:
         from pi_k8s.cli.verify import run_verify
 
-        run_verify(inventory, workloads=not skip_workloads)
+        # verify expects what this run installed: --k3s-version's release, none in
+        # particular after --k3s-channel (the channel chose it), else the inventory's.
+        expect = k3s_version if k3s_version else ("" if k3s_channel else None)
+        run_verify(inventory, workloads=not skip_workloads, version=expect)
 
 
 def register(app: typer.Typer) -> None:

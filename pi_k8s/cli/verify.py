@@ -24,8 +24,12 @@ def run_verify(
     junit: Path | None = None,
     workloads: bool = True,
     min_free_mb: int = v.DEFAULT_MIN_FREE_MB,
+    version: str | None = None,
 ) -> v.VerifyReport:
-    """Run the checks, render them, write JUnit; raise VerificationFailed on a failure."""
+    """Run the checks, render them, write JUnit; raise VerificationFailed on a failure.
+
+    ``version``: the k3s release to expect (``None``: the inventory's, ``""``: any one).
+    """
     if junit is not None:  # before any host is contacted
         paths.check_output_file(junit, "--junit")
     if not as_json:
@@ -35,6 +39,7 @@ def run_verify(
         workloads=workloads,
         min_free_mb=min_free_mb,
         on_host_done=None if as_json else (lambda h: console.step(f"{h}: checked")),
+        version=version,
     )
     if as_json:
         console.print_json(report.to_dict())
