@@ -125,7 +125,8 @@ def test_verify_lists_the_k3s_checksum_and_it_passes(cluster: dict) -> None:
 
 def test_a_binary_changed_after_install_fails_the_k3s_checksum(cluster: dict) -> None:
     bed = cluster["bed"]
-    assert sh(bed, "rpi-2", "cp -p /usr/local/bin/k3s /usr/local/bin/k3s.w11d-orig").returncode == 0
+    backup = "/usr/local/bin/k3s.w11d-orig"
+    assert sh(bed, "rpi-2", f"cp -p /usr/local/bin/k3s {backup}").returncode == 0
     try:
         assert sh(bed, "rpi-2", "printf x >> /usr/local/bin/k3s").returncode == 0
         checks = _checksums(cluster["inventory"])
@@ -133,7 +134,7 @@ def test_a_binary_changed_after_install_fails_the_k3s_checksum(cluster: dict) ->
         assert "changed after pi-k8s installed it" in checks["rpi-2"].hint
         assert "re-run `pi-k8s bootstrap`" in checks["rpi-2"].hint
     finally:
-        assert sh(bed, "rpi-2", "mv /usr/local/bin/k3s.w11d-orig /usr/local/bin/k3s").returncode == 0
+        assert sh(bed, "rpi-2", f"mv {backup} /usr/local/bin/k3s").returncode == 0
     assert _checksums(cluster["inventory"])["rpi-2"].status == v.PASS
 
 
