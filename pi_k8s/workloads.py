@@ -654,12 +654,14 @@ def _check_schema(
 # ----------------------------------------------------------------------------- plan
 
 
-def playbook_vars(rendered: Rendered, *, prune: bool, report_dir: Path) -> dict[str, Any]:
-    """The variables the k3s_workloads role gets, through a vars file in the run's dir."""
+def playbook_vars(rendered: Rendered, *, prune: bool) -> dict[str, Any]:
+    """The variables the k3s_workloads role gets, through a vars file in the run's dir.
+
+    ``pi_k8s.deploy`` adds ``k3s_workloads_report_dir``, a directory in the run's dir.
+    """
     return {
         "k3s_workloads_items": [{"name": w.name, "content": w.content} for w in rendered.workloads],
         "k3s_workloads_prune": prune,
-        "k3s_workloads_report_dir": str(report_dir),
     }
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import stat
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pi_k8s import deploy, workloads
@@ -120,3 +122,26 @@ def test_plan_reports_added_changed_unchanged_and_stale_per_server() -> None:
     pruned = workloads.plan(rendered, current, prune=True)
     assert (pruned[-1].action, pruned[-1].hosts) == ("removed", ["s1"])
     assert "-x\n" in pruned[-1].diff
+
+
+def test_the_run_inputs_are_private_while_the_run_lasts_and_gone_after_it(tmp_path: Path) -> None:
+    """The vars file and reports hold every manifest; a failed run must not leave them either."""
+    seen = {}
+    with (
+        pytest.raises(RuntimeError),
+        deploy._private_inputs(tmp_path, {"k": "v"}) as (
+            vars_file,
+            report_dir,
+        ),
+    ):
+        seen["vars"] = stat.S_IMODE(vars_file.stat().st_mode)
+        seen["report"] = stat.S_IMODE(report_dir.stat().st_mode)
+        seen["data"] = yaml.safe_load(vars_file.read_text())
+        (report_dir / "rpi-1.json").write_text("{}")
+        raise RuntimeError("the playbook run broke off")
+    assert seen == {
+        "vars": 0o600,
+        "report": 0o700,
+        "data": {"k": "v", "k3s_workloads_report_dir": str(report_dir)},
+    }
+    assert list(tmp_path.iterdir()) == []
