@@ -146,6 +146,7 @@ def run_playbook(
     extravars: dict[str, Any] | None = None,
     limit: str | None = None,
     check: bool = False,
+    diff: bool = True,
     syntax_check: bool = False,
     tags: str | None = None,
     verbosity: int = 0,
@@ -157,7 +158,8 @@ def run_playbook(
     """Run ``playbook`` (a name under the shipped ``playbooks/`` or a path) and return its result.
 
     A fresh private data dir is made for each run under ``<state>/runs`` (the last
-    ``KEEP_RUNS`` are kept) unless ``run_dir`` is given.
+    ``KEEP_RUNS`` are kept) unless ``run_dir`` is given. With ``check``, Ansible's own
+    diff is shown too unless ``diff`` is false (its text lands in the run's artifacts).
     """
     import ansible_runner  # imported here: it is slow to import and only needed to run
 
@@ -195,7 +197,7 @@ def run_playbook(
     }
     cmdline = []
     if check:
-        cmdline += ["--check", "--diff"]
+        cmdline += ["--check", "--diff"] if diff else ["--check"]
     if syntax_check:
         cmdline.append("--syntax-check")
     if tags:
