@@ -106,6 +106,11 @@ def _rotate(runs: Path, keep: int = KEEP_RUNS) -> None:
 
 def _message(res: dict[str, Any]) -> str:
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    # validate_argument_spec (and a role's own argument spec check) puts only a heading in
+    # msg ("Validation of arguments failed:"); the errors themselves are a list beside it.
+    if res.get("argument_errors"):
+        heading = (str(msg).strip().splitlines() or ["Validation of arguments failed"])[0]
+        msg = f"{heading.rstrip(':')}: " + "; ".join(map(str, res["argument_errors"]))
     if isinstance(msg, list):
         msg = "; ".join(map(str, msg))
     text = str(msg).strip().splitlines()
