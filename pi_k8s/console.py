@@ -1,6 +1,9 @@
 """The one place that draws on the terminal: tables, progress lines, errors.
 
-On a TTY output is rich; when piped it is plain text, one line per event.
+On a TTY output is rich; when piped it is plain text, one line per event. On a TTY every
+value drawn (messages, hints, table cells, task and host names) is escaped with
+``rich.markup.escape``: user and host data such as ``[pi-a, pi-b]`` or ``[/x]`` is text,
+never markup.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 out = Console(highlight=False, soft_wrap=True)
@@ -24,26 +28,34 @@ def info(message: str) -> None:
 def step(message: str) -> None:
     """A progress line for long work (stderr, so --json output stays clean)."""
     err.print(
-        f"[dim]•[/dim] {message}" if err.is_terminal else f"* {message}", markup=err.is_terminal
+        f"[dim]•[/dim] {escape(message)}" if err.is_terminal else f"* {message}",
+        markup=err.is_terminal,
     )
 
 
 def warn(message: str) -> None:
     err.print(
-        f"[yellow]warning:[/yellow] {message}" if err.is_terminal else f"warning: {message}",
+        f"[yellow]warning:[/yellow] {escape(message)}"
+        if err.is_terminal
+        else f"warning: {message}",
         markup=err.is_terminal,
     )
 
 
 def error(message: str, hint: str | None = None) -> None:
     if err.is_terminal:
-        err.print(f"[bold red]error:[/bold red] {message}", markup=True, highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(message)}", markup=True, highlight=False)
         if hint:
-            err.print(f"[cyan]hint:[/cyan] {hint}")
+            err.print(f"[cyan]hint:[/cyan] {escape(hint)}", markup=True, highlight=False)
     else:
         err.print(f"error: {message}", markup=False)
         if hint:
             err.print(f"hint: {hint}", markup=False)
+
+
+def trace(text: str) -> None:
+    """A Python traceback, verbatim on stderr (when it cannot go to the log file)."""
+    err.print(text.rstrip("\n"), markup=False, highlight=False)
 
 
 def print_json(data: Any) -> None:
@@ -65,11 +77,11 @@ def table(
         for row in rows:
             sys.stdout.write("\t".join("" if v is None else str(v) for v in row) + "\n")
         return
-    t = Table(title=title, title_justify="left")
+    t = Table(title=escape(title) if title else None, title_justify="left")
     for col in columns:
-        t.add_column(col)
+        t.add_column(escape(col))
     for row in rows:
-        t.add_row(*("" if v is None else str(v) for v in row))
+        t.add_row(*("" if v is None else escape(str(v)) for v in row))
     out.print(t)
 
 
@@ -133,12 +145,15 @@ class PlaybookProgress:
 
     def _render(self) -> Any:
         t = Table.grid(padding=(0, 1))
-        t.add_row(f"[bold]{self.title}[/bold]", f"[dim]{self.tasks_done} tasks[/dim]")
-        t.add_row("play", self.play or "-")
-        t.add_row("task", self.task or "-")
+        t.add_row(f"[bold]{escape(self.title)}[/bold]", f"[dim]{self.tasks_done} tasks[/dim]")
+        t.add_row("play", escape(self.play or "-"))
+        t.add_row("task", escape(self.task or "-"))
         for host, (state, task) in sorted(self.hosts.items()):
-            style = self._STYLE.get(state, "")
-            t.add_row(f"  {host}", f"[{style}]{state}[/{style}] [dim]{task}[/dim]")
+            style = self._STYLE.get(state) or "none"
+            t.add_row(
+                f"  {escape(host)}",
+                f"[{style}]{escape(state)}[/{style}] [dim]{escape(task or '')}[/dim]",
+            )
         return t
 
     def __call__(self, event: Any) -> None:
@@ -236,11 +251,11 @@ def verify_report(report: Any) -> None:
         by_host.setdefault(r.host, []).append(r)
     for host, results in by_host.items():
         if out.is_terminal:
-            t = Table(title=host, title_justify="left")
+            t = Table(title=escape(host), title_justify="left")
             for col in ("check", "result", "detail"):
                 t.add_column(col)
             for r in results:
-                t.add_row(r.name, _MARK[r.status], r.detail)
+                t.add_row(escape(r.name), _MARK.get(r.status, escape(r.status)), escape(r.detail))
             out.print(t)
         else:
             table(

@@ -4,16 +4,21 @@ Order matters: ``prepare()`` reads and validates everything and raises ``SpecErr
 before a run directory exists or any host is contacted. ``apply()`` writes the rendered
 workloads to a vars file (mode 0600) in the run's private directory, runs
 ``playbooks/deploy.yml`` with it, and compares the per-host reports the role wrote
-(what was on each server before the run) with what was rendered. ``wait()`` polls the
+(what was on each server before the run) with what was rendered. The vars file and the
+reports hold every manifest, Secrets included: both are removed when the run is over,
+so the run directory kept for its log (``runner.KEEP_RUNS``) holds no manifest. ``wait()`` polls the
 first server's ``k3s kubectl get -o json`` until every rollout is done or the time is up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
+import os
+import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,12 +92,24 @@ def _new_run_dir(tag: str) -> Path:
     return paths.ensure_private_dir(runs / f"{stamp}-{tag}")
 
 
-def _write_vars(run_dir: Path, data: dict[str, Any]) -> Path:
+@contextlib.contextmanager
+def _private_inputs(run_dir: Path, data: dict[str, Any]) -> Iterator[tuple[Path, Path]]:
+    """(vars file, report dir) for one run; both are gone from ``run_dir`` afterwards.
+
+    The vars file is created 0600 (never readable by others, not even for a moment) and
+    the report dir 0700: while they exist they hold manifests, Secrets included.
+    """
+    report_dir = paths.ensure_private_dir(run_dir / "report")
     path = run_dir / "workloads-vars.json"
-    path.touch(mode=0o600)
-    path.chmod(0o600)
-    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-    return path
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({**data, "k3s_workloads_report_dir": str(report_dir)}, fh, indent=1)
+            fh.write("\n")
+        yield path, report_dir
+    finally:
+        path.unlink(missing_ok=True)
+        shutil.rmtree(report_dir, ignore_errors=True)
 
 
 def read_reports(report_dir: Path) -> dict[str, dict[str, str]]:
@@ -114,19 +131,22 @@ def apply(
 ) -> DeployResult:
     """Run deploy.yml with the rendered workloads; raise PlaybookFailed when it fails."""
     run_dir = _new_run_dir("deploy")
-    report_dir = paths.ensure_private_dir(run_dir / "report")
-    vars_file = _write_vars(
-        run_dir, workloads.playbook_vars(rendered, prune=prune, report_dir=report_dir)
-    )
-    result = runner.run_playbook(
-        PLAYBOOK,
-        inventory=inventory,
-        extravars={"pi_k8s_workloads_file": str(vars_file)},
-        check=check,
-        on_event=on_event,
-        run_dir=run_dir,
-    ).raise_for_status()
-    current = read_reports(report_dir)
+    with _private_inputs(run_dir, workloads.playbook_vars(rendered, prune=prune)) as (
+        vars_file,
+        report_dir,
+    ):
+        result = runner.run_playbook(
+            PLAYBOOK,
+            inventory=inventory,
+            extravars={"pi_k8s_workloads_file": str(vars_file)},
+            check=check,
+            # Ansible's diff would print manifests, Secrets included, into the run's
+            # artifacts; the plan below diffs the reports instead, with Secret values hidden.
+            diff=False,
+            on_event=on_event,
+            run_dir=run_dir,
+        ).raise_for_status()
+        current = read_reports(report_dir)
     return DeployResult(
         run=result,
         changes=workloads.plan(rendered, current, prune=prune),
@@ -143,22 +163,21 @@ def kubectl_on_first_server(inventory: Path) -> Fetch:
 
     def fetch(args: list[str]) -> tuple[int, str, str]:
         run_dir = _new_run_dir("status")
-        report_dir = paths.ensure_private_dir(run_dir / "report")
-        vars_file = _write_vars(
-            run_dir,
-            {"k3s_workloads_status_args": args, "k3s_workloads_report_dir": str(report_dir)},
-        )
-        runner.run_playbook(
-            PLAYBOOK,
-            inventory=inventory,
-            extravars={"pi_k8s_workloads_file": str(vars_file)},
-            tags="status",
-            run_dir=run_dir,
-        ).raise_for_status()
-        status = report_dir / "status.json"
-        if not status.is_file():
-            return 1, "", "the status play wrote no status (is there a host in group server?)"
-        data = json.loads(status.read_text(encoding="utf-8"))
+        with _private_inputs(run_dir, {"k3s_workloads_status_args": args}) as (
+            vars_file,
+            report_dir,
+        ):
+            runner.run_playbook(
+                PLAYBOOK,
+                inventory=inventory,
+                extravars={"pi_k8s_workloads_file": str(vars_file)},
+                tags="status",
+                run_dir=run_dir,
+            ).raise_for_status()
+            status = report_dir / "status.json"
+            if not status.is_file():
+                return 1, "", "the status play wrote no status (is there a host in group server?)"
+            data = json.loads(status.read_text(encoding="utf-8"))
         return int(data["rc"]), str(data["stdout"]), str(data["stderr"])
 
     return fetch

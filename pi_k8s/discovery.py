@@ -23,6 +23,7 @@ import contextlib
 import errno
 import ipaddress
 import json
+import os
 import re
 import subprocess
 from collections.abc import Callable, Sequence
@@ -281,12 +282,15 @@ class _KnownHosts:
     def save(self) -> None:
         if not self.new_lines:
             return
+        # Only a directory pi-k8s creates (or its own state dir) is made private: the
+        # user's --known-hosts may sit in a shared directory such as /tmp.
         paths.ensure_private_dir(self.path.parent)
         existing = self.path.read_text() if self.path.exists() else ""
         prefix = "" if not existing or existing.endswith("\n") else "\n"
-        with self.path.open("a") as fh:
+        # A new file is created 0600; an existing one keeps the mode its owner gave it.
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as fh:
             fh.write(prefix + "\n".join(self.new_lines) + "\n")
-        self.path.chmod(0o600)
         self.new_lines.clear()
 
 
@@ -354,6 +358,31 @@ async def ssh_probe(ip: str, settings: SshSettings, known: _KnownHosts) -> dict[
     return fields
 
 
+def check_identity(path: Path) -> None:
+    """Refuse, before any scan, an identity that is not an SSH private key SSH can use.
+
+    asyncssh reads it the way each probe would; a public key, a certificate or any other
+    file is a UsageError (exit 2) here instead of an error per host after the sweep.
+    """
+    hint = "Pass the private key SSH should use, e.g. --identity ~/.ssh/id_ed25519."
+    if not path.is_file():
+        raise UsageError(f"Identity file {path} does not exist.", hint=hint)
+    try:
+        asyncssh.read_private_key(str(path))
+    except asyncssh.KeyImportError as exc:
+        if "passphrase" in str(exc).lower():
+            raise UsageError(
+                f"Identity file {path} is encrypted; pi-k8s cannot ask for its passphrase.",
+                hint=f"Load it into your SSH agent (ssh-add {path}) and leave out --identity.",
+            ) from None
+        raise UsageError(
+            f"Identity file {path} is not an SSH private key ({exc}).",
+            hint=hint + " (not the .pub file)",
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read identity file {path}: {exc}.", hint=hint) from None
+
+
 # ----------------------------------------------------------------------------- discover
 
 
@@ -389,11 +418,8 @@ def discover(
             hint="Pass --subnet CIDR.",
         )
     identity_path = Path(identity).expanduser() if identity else None
-    if identity_path is not None and not identity_path.is_file():
-        raise UsageError(
-            f"Identity file {identity_path} does not exist.",
-            hint="Pass the private key SSH should use, e.g. --identity ~/.ssh/id_ed25519.",
-        )
+    if identity_path is not None:
+        check_identity(identity_path)
     settings = SshSettings(
         user=user,
         identity=identity_path,
@@ -499,4 +525,4 @@ def write_hosts_json(hosts: Sequence[PiHost], path: Path) -> None:
 
     ``inventory.load_hosts`` reads it back (``pi-k8s inventory --from``).
     """
-    path.write_text(json.dumps([h.to_dict() for h in hosts], indent=2) + "\n")
+    paths.write_atomic(path, json.dumps([h.to_dict() for h in hosts], indent=2) + "\n")

@@ -17,10 +17,9 @@ Decisions, in order:
    eligible hosts ranked by: most RAM, then 64-bit userland (arm64) over 32-bit,
    then SSD/NVMe/USB root over SD card, then MAC order (IP when no MAC).
    A host below 2 GB is never chosen (see SERVER_MIN_MEMORY_MB).
-4. Subnet. The nodes' subnet is the spec's `subnet` when set (every node must be in
-   it); otherwise the /24 that all nodes share. The API VIP and the LB pool must lie
-   inside it and must not collide with a discovered host's address. If the nodes span
-   several /24s and a VIP or pool is set, the spec must name the subnet.
+4. Subnet. When the spec sets `subnet`, every node must be in it. (`api_vip` and
+   `lb_pool` are refused by the spec until a role brings them up; the API endpoint is
+   the best-ranked server's address.)
 5. Warnings (returned): 32-bit userland mixed with 64-bit, HA servers on SD cards,
    explicitly included hosts whose SSH probe failed, exclude entries and overrides
    matching nothing.
@@ -30,10 +29,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 import shlex
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +39,7 @@ from typing import Any, Literal
 import jinja2
 import yaml
 
+from pi_k8s import paths
 from pi_k8s.errors import SpecError
 from pi_k8s.models import PiHost
 from pi_k8s.spec import ClusterSpec, HostOverride, spec_problem
@@ -119,7 +117,7 @@ def plan_inventory(spec: ClusterSpec, hosts: Sequence[PiHost]) -> InventoryPlan:
     _refuse_bad_hosts(selected)
     overrides = _match_overrides(spec, hosts, selected, warnings)
     decisions = _choose_roles(spec, selected, overrides)
-    _check_addresses(spec, hosts, [d.host for d in decisions])
+    _check_addresses(spec, [d.host for d in decisions])
     warnings.extend(_hardware_warnings(spec, decisions))
     data = _inventory_data(spec, decisions, overrides)
     # The table order: servers (first = cluster-init), agents, then skipped hosts.
@@ -212,17 +210,7 @@ def write_inventory(
     path = Path(path)
     text = render_inventory(data, source=source, decisions=decisions)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    paths.write_atomic(path, text, mode=0o644)
     return path
 
 
@@ -458,7 +446,7 @@ def _choose_roles(
     for i, h in enumerate(chosen, 1):
         reason = f"ranked {i} of {len(eligible)} eligible ({_facts(h)})"
         out.append(RoleDecision(h, "server", reason))
-    # The cluster-init server (and the API endpoint without a VIP): best-ranked server.
+    # The cluster-init server and the API endpoint: the best-ranked server.
     out.sort(key=lambda d: _rank_key(d.host))
     last_server = chosen[-1] if chosen else None
     agents: list[RoleDecision] = []
@@ -503,73 +491,17 @@ def _ineligible(h: PiHost, role: str | None, by: Any) -> str:
 # ------------------------------------------------------------------------ addresses
 
 
-def _check_addresses(spec: ClusterSpec, hosts: Sequence[PiHost], nodes: Sequence[PiHost]) -> None:
-    ips = {ipaddress.IPv4Address(h.ip): h for h in hosts}
-    node_ips = [ipaddress.IPv4Address(h.ip) for h in nodes]
+def _check_addresses(spec: ClusterSpec, nodes: Sequence[PiHost]) -> None:
     subnet = spec.subnet
-    if subnet is not None:
-        for h, ip in zip(nodes, node_ips, strict=True):
-            if ip not in subnet:
-                raise spec_problem(
-                    spec,
-                    "subnet",
-                    f"node {_label(h)} is outside {subnet}.",
-                    hint="Fix subnet, or leave the host out with hosts.exclude.",
-                )
-    elif spec.api_vip is not None or spec.lb_pool is not None:
-        nets = sorted({ipaddress.IPv4Network(f"{ip}/24", strict=False) for ip in node_ips})
-        if len(nets) > 1:
-            field_name = "api_vip" if spec.api_vip is not None else "lb_pool"
-            raise spec_problem(
-                spec,
-                field_name,
-                f"cannot tell the nodes' subnet: they span {', '.join(map(str, nets))}.",
-                hint="Set subnet: to the nodes' LAN (e.g. subnet: 192.168.0.0/23).",
-            )
-        subnet = nets[0]
     if subnet is None:
         return
-    origin = "subnet" if spec.subnet is not None else "derived /24"
-    vip = spec.api_vip
-    if vip is not None:
-        if vip not in subnet:
-            raise spec_problem(
-                spec, "api_vip", f"{vip} is outside the nodes' subnet {subnet} ({origin})."
-            )
-        if vip in (subnet.network_address, subnet.broadcast_address):
-            raise spec_problem(
-                spec, "api_vip", f"{vip} is the network or broadcast address of {subnet}."
-            )
-        if vip in ips:
+    for h in nodes:
+        if ipaddress.IPv4Address(h.ip) not in subnet:
             raise spec_problem(
                 spec,
-                "api_vip",
-                f"{vip} is already used by {_label(ips[vip])}.",
-                hint="The VIP must be a free address that no host or DHCP lease uses.",
-            )
-    rng = spec.lb_range
-    if rng is not None:
-        first, last = rng
-        if first not in subnet or last not in subnet:
-            raise spec_problem(
-                spec,
-                "lb_pool",
-                f"{spec.lb_pool} is outside the nodes' subnet {subnet} ({origin}).",
-            )
-        used = [h for ip, h in sorted(ips.items()) if first <= ip <= last]
-        if used:
-            raise spec_problem(
-                spec,
-                "lb_pool",
-                f"{spec.lb_pool} contains addresses in use: {', '.join(_label(h) for h in used)}.",
-                hint="Pick a block outside the DHCP range that no host uses.",
-            )
-        if vip is not None and first <= vip <= last:
-            raise spec_problem(
-                spec,
-                "lb_pool",
-                f"{spec.lb_pool} contains the API VIP {vip}.",
-                hint="Move api_vip or the pool so they do not overlap.",
+                "subnet",
+                f"node {_label(h)} is outside {subnet}.",
+                hint="Fix subnet, or leave the host out with hosts.exclude.",
             )
 
 
@@ -648,11 +580,7 @@ def _inventory_data(
         gv["cluster_k3s_version"] = spec.k3s.version
     else:
         gv["cluster_k3s_channel"] = spec.k3s.channel
-    gv["cluster_api_endpoint"] = str(spec.api_vip) if spec.api_vip else servers[0].ip
-    if spec.api_vip:
-        gv["cluster_api_vip"] = str(spec.api_vip)
-    if spec.lb_pool:
-        gv["cluster_lb_pool"] = spec.lb_pool
+    gv["cluster_api_endpoint"] = servers[0].ip
     if spec.ssh.identity:
         gv["ansible_ssh_private_key_file"] = spec.ssh.identity
     if spec.ssh.known_hosts:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
+import tempfile
 from pathlib import Path
+
+from pi_k8s.errors import UsageError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -42,7 +46,75 @@ def state_dir() -> Path:
 
 
 def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` (and parents) with mode 0700 and return it."""
-    path.mkdir(parents=True, exist_ok=True)
-    path.chmod(0o700)
+    """Make sure ``path`` is a directory and return it, tightening only what is pi-k8s's.
+
+    Directories that are missing (``path`` and any missing parents) are created with mode
+    0700. A directory that already exists keeps its mode, unless it lies in pi-k8s's own
+    state dir (the state dir itself or below it): pi-k8s owns those and makes them 0700.
+    A shared directory (sticky bit, like /tmp) is never changed, even when
+    ``PI_K8S_STATE_DIR`` points at one.
+    """
+    missing: list[Path] = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    for directory in reversed(missing):
+        directory.mkdir(mode=0o700, exist_ok=True)
+        directory.chmod(0o700)  # mkdir's mode is filtered by the umask
+    if not path.is_dir():
+        path.mkdir()  # raises FileExistsError / NotADirectoryError with the path in it
+    if not missing and _in_state_dir(path) and not path.stat().st_mode & stat.S_ISVTX:
+        path.chmod(0o700)
+    return path
+
+
+def _in_state_dir(path: Path) -> bool:
+    state = state_dir().resolve()
+    here = path.resolve()
+    return here == state or state in here.parents
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Refuse, before any work, an output file that cannot be written (UsageError, exit 2).
+
+    Its directory must exist (pi-k8s does not guess where a user meant to write), and
+    the path must not be a directory.
+    """
+    parent = path.parent
+    if not parent.is_dir():
+        what = "does not exist" if not parent.exists() else "is not a directory"
+        raise UsageError(
+            f"{option} {path}: the directory {parent} {what}.",
+            hint=f"Create it first (mkdir -p {parent}) or write to an existing directory.",
+        )
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory.", hint=f"Pass a file name, e.g. {path / 'out'}."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{option} {path}: cannot write to {parent}.",
+            hint="Pick a directory you can write to.",
+        )
+
+
+def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> Path:
+    """Write ``text`` to ``path`` through a temp file in the same directory + os.replace.
+
+    A reader never sees half a file, and a failed write leaves the old file as it was.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path

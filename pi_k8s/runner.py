@@ -106,6 +106,11 @@ def _rotate(runs: Path, keep: int = KEEP_RUNS) -> None:
 
 def _message(res: dict[str, Any]) -> str:
     msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    # validate_argument_spec (and a role's own argument spec check) puts only a heading in
+    # msg ("Validation of arguments failed:"); the errors themselves are a list beside it.
+    if res.get("argument_errors"):
+        heading = (str(msg).strip().splitlines() or ["Validation of arguments failed"])[0]
+        msg = f"{heading.rstrip(':')}: " + "; ".join(map(str, res["argument_errors"]))
     if isinstance(msg, list):
         msg = "; ".join(map(str, msg))
     text = str(msg).strip().splitlines()
@@ -146,6 +151,7 @@ def run_playbook(
     extravars: dict[str, Any] | None = None,
     limit: str | None = None,
     check: bool = False,
+    diff: bool = True,
     syntax_check: bool = False,
     tags: str | None = None,
     verbosity: int = 0,
@@ -157,7 +163,8 @@ def run_playbook(
     """Run ``playbook`` (a name under the shipped ``playbooks/`` or a path) and return its result.
 
     A fresh private data dir is made for each run under ``<state>/runs`` (the last
-    ``KEEP_RUNS`` are kept) unless ``run_dir`` is given.
+    ``KEEP_RUNS`` are kept) unless ``run_dir`` is given. With ``check``, Ansible's own
+    diff is shown too unless ``diff`` is false (its text lands in the run's artifacts).
     """
     import ansible_runner  # imported here: it is slow to import and only needed to run
 
@@ -195,7 +202,7 @@ def run_playbook(
     }
     cmdline = []
     if check:
-        cmdline += ["--check", "--diff"]
+        cmdline += ["--check", "--diff"] if diff else ["--check"]
     if syntax_check:
         cmdline.append("--syntax-check")
     if tags:
@@ -214,7 +221,9 @@ def run_playbook(
         "private_data_dir": str(run_dir),
         "playbook": str(path),
         "inventory": str(Path(inventory).resolve()) if inventory else None,
-        "extravars": extravars or {},
+        # The roles keep controller state (the cluster token) where pi-k8s keeps its own:
+        # one resolution of the state dir (paths.state_dir), passed on every run.
+        "extravars": {"pi_k8s_state_dir": str(paths.state_dir().resolve()), **(extravars or {})},
         "limit": limit,
         "cmdline": " ".join(cmdline) or None,
         "verbosity": max(0, verbosity - 1) or None,

@@ -31,6 +31,10 @@ REQUIRED_SYSCTLS = {
     "net.bridge.bridge-nf-call-ip6tables": "1",
 }
 K3S_CONFIG = "/etc/rancher/k3s/config.yaml"
+K3S_BINARY = "/usr/local/bin/k3s"
+# Written by roles/k3s_install (k3s_install_sha256_file) once the binary passed the release's
+# checksum: `<sha256>  /usr/local/bin/k3s`, the format `sha256sum -c` reads.
+K3S_SHA256_RECORD = "/var/lib/pi-k8s/k3s.sha256"
 DEFAULT_MIN_FREE_MB = 2048
 # Multi-arch (arm64, arm/v7, amd64) and tiny: the DNS smoke test's pod.
 DNS_SMOKE_IMAGE = "busybox:1.36"
@@ -296,7 +300,7 @@ def check_time(host: Any, t: HostTarget) -> Iterable[CheckResult]:
 
 
 def check_k3s_binary(host: Any, t: HostTarget, version: str | None) -> Iterable[CheckResult]:
-    binary = host.file("/usr/local/bin/k3s")
+    binary = host.file(K3S_BINARY)
     if not binary.exists:
         yield _r(
             t,
@@ -319,17 +323,36 @@ def check_k3s_binary(host: Any, t: HostTarget, version: str | None) -> Iterable[
         )
     else:
         yield _r(t, "k3s version", out.rc == 0, installed, "k3s --version failed.")
-    recorded = host.file("/usr/local/bin/.k3s.sha256")
-    if recorded.exists:
-        want = recorded.content_string.split()[0]
-        have = binary.sha256sum
+    yield from check_k3s_checksum(host, t, binary)
+
+
+def check_k3s_checksum(host: Any, t: HostTarget, binary: Any) -> Iterable[CheckResult]:
+    """The binary on disk against the sha256 the install role verified and recorded."""
+    recorded = host.file(K3S_SHA256_RECORD)
+    if not recorded.exists:
         yield _r(
             t,
             "k3s checksum",
-            have == want,
-            have[:16] + "…",
-            "The binary differs from the verified one: re-run bootstrap to reinstall it.",
+            False,
+            f"no record at {K3S_SHA256_RECORD}",
+            "Nothing to compare the binary with: re-run `pi-k8s bootstrap`, which records "
+            "the checksum it verified.",
+            warn=True,
         )
+        return
+    fields = recorded.content_string.split()
+    want = fields[0].lower() if fields else ""
+    have = binary.sha256sum
+    yield _r(
+        t,
+        "k3s checksum",
+        have == want,
+        f"{have[:16]}… matches {K3S_SHA256_RECORD}"
+        if have == want
+        else f"{have[:16]}… on disk, {want[:16]}… verified at install",
+        f"{K3S_BINARY} changed after pi-k8s installed it: re-run `pi-k8s bootstrap` to put "
+        "the verified release binary back, and find out what replaced it.",
+    )
 
 
 def check_service(host: Any, t: HostTarget) -> Iterable[CheckResult]:
@@ -449,25 +472,58 @@ def host_checks(
                 "Check that the host is on, SSH answers and the key is right.",
             )
         ]
-    for check in (
-        check_cgroups,
-        check_swap,
-        check_modules,
-        check_sysctls,
-        check_time,
-        check_service,
-        check_ports,
-        check_modes,
-    ):
-        results.extend(check(host, t))
-    results.extend(check_k3s_binary(host, t, version))
-    results.extend(check_disk(host, t, min_free_mb))
+    checks: list[tuple[str, Callable[[], Iterable[CheckResult]]]] = [
+        ("cgroup controllers", lambda: check_cgroups(host, t)),
+        ("swap off", lambda: check_swap(host, t)),
+        ("kernel modules", lambda: check_modules(host, t)),
+        ("sysctls", lambda: check_sysctls(host, t)),
+        ("time synchronised", lambda: check_time(host, t)),
+        ("k3s service", lambda: check_service(host, t)),
+        ("ports", lambda: check_ports(host, t)),
+        ("file modes", lambda: check_modes(host, t)),
+        ("k3s binary", lambda: check_k3s_binary(host, t, version)),
+        ("disk space", lambda: check_disk(host, t, min_free_mb)),
+    ]
+    for name, check in checks:
+        results.extend(_guarded(t, name, check))
     is_pi = t.is_pi
     if is_pi is None:
-        is_pi = host.file("/sys/firmware/devicetree/base/model").exists
+        try:
+            is_pi = host.file("/sys/firmware/devicetree/base/model").exists
+        except Exception as exc:
+            results.append(_check_error(t, "Raspberry Pi detection", exc))
+            is_pi = False
     if is_pi:
-        results.extend(check_pi(host, t))
+        results.extend(_guarded(t, "Raspberry Pi hardware", lambda: check_pi(host, t)))
     return results
+
+
+def _check_error(t: HostTarget, name: str, exc: BaseException) -> CheckResult:
+    """A check that raised: a failure for this host and check, with the error's text."""
+    text = str(exc).strip().splitlines()
+    detail = f"check could not run: {type(exc).__name__}" + (f": {text[0][:200]}" if text else "")
+    return CheckResult(
+        t.name,
+        name,
+        FAIL,
+        detail,
+        "The host answered in a way the check did not expect (odd command output, an "
+        "unreadable file, a dropped connection): look at it by hand, and report it if the "
+        "host is fine.",
+    )
+
+
+def _guarded(
+    t: HostTarget, name: str, check: Callable[[], Iterable[CheckResult]]
+) -> list[CheckResult]:
+    """Run one check; its results so far plus a failure if it raised part-way."""
+    done: list[CheckResult] = []
+    try:
+        for result in check():
+            done.append(result)
+    except Exception as exc:
+        done.append(_check_error(t, name, exc))
+    return done
 
 
 # ----------------------------------------------------------------------------- cluster checks
@@ -645,11 +701,20 @@ def verify(
     workloads: bool = True,
     min_free_mb: int = DEFAULT_MIN_FREE_MB,
     on_host_done: Callable[[str], None] | None = None,
+    version: str | None = None,
 ) -> VerifyReport:
+    """Check every host and the cluster.
+
+    ``version`` is the k3s release every node must run. ``None`` takes the inventory's
+    ``cluster_k3s_version``; ``""`` expects no particular one (only one for all nodes),
+    e.g. after `bootstrap --k3s-channel`, where the channel chose it.
+    """
     import testinfra
 
     targets, variables = load_targets(inventory)
-    version = variables.get("cluster_k3s_version") or None
+    if version is None:
+        version = variables.get("cluster_k3s_version") or None
+    version = version or None
     # testinfra reads ansible.cfg (ssh args) and calls ansible-inventory from PATH.
     os.environ.setdefault("ANSIBLE_CONFIG", str(paths.content_dir() / "ansible.cfg"))
     bindir = str(Path(sys.executable).parent)
@@ -657,10 +722,14 @@ def verify(
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
     def one(t: HostTarget) -> list[CheckResult]:
-        host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
-        # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
-        with host.sudo():
-            res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+        # Whatever goes wrong on one host is a failure of that host, never of the report.
+        try:
+            host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
+            # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
+            with host.sudo():
+                res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+        except Exception as exc:
+            res = [_check_error(t, "reachable", exc)]
         if on_host_done:
             on_host_done(t.name)
         return res

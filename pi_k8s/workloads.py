@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import difflib
 import io
+import itertools
 import re
 import tarfile
 from dataclasses import dataclass, field
@@ -654,13 +655,105 @@ def _check_schema(
 # ----------------------------------------------------------------------------- plan
 
 
-def playbook_vars(rendered: Rendered, *, prune: bool, report_dir: Path) -> dict[str, Any]:
-    """The variables the k3s_workloads role gets, through a vars file in the run's dir."""
+def playbook_vars(rendered: Rendered, *, prune: bool) -> dict[str, Any]:
+    """The variables the k3s_workloads role gets, through a vars file in the run's dir.
+
+    ``pi_k8s.deploy`` adds ``k3s_workloads_report_dir``, a directory in the run's dir.
+    """
     return {
         "k3s_workloads_items": [{"name": w.name, "content": w.content} for w in rendered.workloads],
         "k3s_workloads_prune": prune,
-        "k3s_workloads_report_dir": str(report_dir),
     }
+
+
+# What `deploy --check` shows instead of a Secret's values: which keys are added, changed
+# or removed stays visible, the values never are.
+SECRET_HIDDEN = "(hidden)"
+SECRET_OLD = "(hidden, old value)"
+SECRET_NEW = "(hidden, new value)"
+_SECRET_FIELDS = ("data", "stringData")
+_UNREADABLE = "# (not valid YAML; not shown, as it may hold a Secret)\n"
+
+
+def _is_secret(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("kind") == "Secret"
+
+
+def _secret_id(doc: dict[str, Any]) -> tuple[str, str]:
+    meta = doc.get("metadata")
+    meta = meta if isinstance(meta, dict) else {}
+    return str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+
+def _hide_values(doc: dict[str, Any], other: dict[str, Any] | None, changed: str) -> dict[str, Any]:
+    """``doc`` with its data/stringData values replaced: ``changed`` where ``other`` differs."""
+    out = dict(doc)
+    for fld in _SECRET_FIELDS:
+        if fld not in doc:
+            continue
+        values = doc[fld]
+        theirs = other.get(fld) if other is not None else None
+        if not isinstance(values, dict):
+            out[fld] = SECRET_HIDDEN
+            continue
+        out[fld] = {
+            key: changed
+            if isinstance(theirs, dict) and key in theirs and theirs[key] != value
+            else SECRET_HIDDEN
+            for key, value in values.items()
+        }
+    return out
+
+
+def hide_secrets(before: str, after: str) -> tuple[str, str]:
+    """Two versions of a pi-k8s file, as a diff may show them: Secret values replaced.
+
+    Files without a Secret come back unchanged. Otherwise both are dumped again the way
+    pi-k8s renders (so only the values differ from the files), each Secret value replaced
+    by ``SECRET_HIDDEN``, or by ``SECRET_OLD``/``SECRET_NEW`` where the same Secret's key
+    has another value on the other side. A side that is not valid YAML is not shown.
+    """
+    docs: list[list[Any] | None] = []
+    for text in (before, after):
+        try:
+            docs.append(list(yaml.safe_load_all(text)))
+        except yaml.YAMLError:
+            docs.append(None)
+    old, new = docs
+    if old is not None and new is not None and not any(map(_is_secret, old + new)):
+        return before, after
+    old_secrets = {_secret_id(d): d for d in old or [] if _is_secret(d)}
+    new_secrets = {_secret_id(d): d for d in new or [] if _is_secret(d)}
+
+    def shown(text: str, side: list[Any] | None, others: dict[Any, Any], changed: str) -> str:
+        if side is None:
+            return _UNREADABLE
+        if not side:
+            return text
+        hidden = [
+            _hide_values(d, others.get(_secret_id(d)), changed) if _is_secret(d) else d
+            for d in side
+        ]
+        lines = text.splitlines(keepends=True)
+        header = "".join(itertools.takewhile(lambda line: line.startswith("#"), lines))
+        return header + yaml.dump_all(hidden, Dumper=_Dumper, sort_keys=False, explicit_start=True)
+
+    return (
+        shown(before, old, new_secrets, SECRET_OLD),
+        shown(after, new, old_secrets, SECRET_NEW),
+    )
+
+
+def _diff(before: str, after: str, fromfile: str, tofile: str) -> str:
+    before, after = hide_secrets(before, after)
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=fromfile,
+            tofile=tofile,
+        )
+    )
 
 
 def plan(
@@ -670,6 +763,7 @@ def plan(
 
     One entry per workload and per pi-k8s file on a server that the spec no longer has
     (``removed`` with --prune, ``stale`` without). Hosts are listed where the action applies.
+    Diffs show Secrets' keys, never their values (``hide_secrets``).
     """
     changes: list[WorkloadChange] = []
     hosts = sorted(current)
@@ -682,13 +776,11 @@ def plan(
         first = (changed or added or [None])[0]
         if first is not None:
             before = current[first].get(w.filename, "")
-            diff = "".join(
-                difflib.unified_diff(
-                    before.splitlines(keepends=True),
-                    w.content.splitlines(keepends=True),
-                    fromfile=f"{first}:{w.filename}" if before else "/dev/null",
-                    tofile=f"rendered:{w.filename}",
-                )
+            diff = _diff(
+                before,
+                w.content,
+                f"{first}:{w.filename}" if before else "/dev/null",
+                f"rendered:{w.filename}",
             )
         if changed:
             changes.append(WorkloadChange(w.name, w.filename, "changed", changed, diff))
@@ -705,13 +797,6 @@ def plan(
     for filename, on in sorted(extra.items()):
         name = filename.removeprefix(FILE_PREFIX).removesuffix(".yaml")
         before = current[on[0]][filename]
-        diff = "".join(
-            difflib.unified_diff(
-                before.splitlines(keepends=True),
-                [],
-                fromfile=f"{on[0]}:{filename}",
-                tofile="/dev/null",
-            )
-        )
+        diff = _diff(before, "", f"{on[0]}:{filename}", "/dev/null")
         changes.append(WorkloadChange(name, filename, "removed" if prune else "stale", on, diff))
     return changes

@@ -31,13 +31,24 @@ def handles_errors(func: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except Exception as exc:  # the one place unexpected errors are caught
-            log = paths.ensure_private_dir(paths.state_dir()) / "error.log"
-            with log.open("a") as fh:
-                fh.write(traceback.format_exc() + "\n")
-            console.error(
-                f"Unexpected error: {type(exc).__name__}: {exc}",
-                f"The full trace is in {log}; please report it.",
-            )
+            trace = traceback.format_exc()
+            log = paths.state_dir() / "error.log"
+            try:
+                paths.ensure_private_dir(log.parent)
+                with log.open("a") as fh:
+                    fh.write(trace + "\n")
+            except OSError as log_exc:  # e.g. PI_K8S_STATE_DIR names a file
+                console.error(
+                    f"Unexpected error: {type(exc).__name__}: {exc}",
+                    f"Could not write the trace to {log} ({log_exc}); "
+                    "it follows on stderr. Please report it.",
+                )
+                console.trace(trace)
+            else:
+                console.error(
+                    f"Unexpected error: {type(exc).__name__}: {exc}",
+                    f"The full trace is in {log}; please report it.",
+                )
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

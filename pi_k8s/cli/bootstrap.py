@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from pi_k8s import console, paths, runner
+from pi_k8s import console, paths, release, runner
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import UsageError
 
@@ -46,12 +46,6 @@ def _extravars(
         extra["cluster_k3s_channel"] = k3s_channel
         extra["cluster_k3s_version"] = ""
     if airgap is not None:
-        if not (airgap / "k3s").is_file() and not any(airgap.glob("k3s-*")):
-            raise UsageError(
-                f"--airgap {airgap} holds no k3s binary.",
-                hint="Put the release's k3s, k3s-arm64 or k3s-armhf and "
-                "sha256sum-<arch>.txt there.",
-            )
         extra["cluster_k3s_source"] = "airgap"
         extra["cluster_k3s_airgap_dir"] = str(airgap.resolve())
     if mirror:
@@ -87,17 +81,23 @@ def bootstrap(
         str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
     ] = None,
     k3s_version: Annotated[
-        str | None, typer.Option("--k3s-version", help="Pin a release, e.g. v1.31.4+k3s1.")
+        str | None,
+        typer.Option("--k3s-version", help="Pin a release: v1.NN.N+k3sN, e.g. v1.31.4+k3s1."),
     ] = None,
     k3s_channel: Annotated[
-        str | None, typer.Option("--k3s-channel", help="stable, latest or v1.NN.")
+        str | None, typer.Option("--k3s-channel", help="stable, latest, testing or v1.NN.")
     ] = None,
     airgap: Annotated[
         Path | None,
-        typer.Option("--airgap", help="Directory with the k3s binary + sha256sum file."),
+        typer.Option(
+            "--airgap",
+            help="Directory with each inventory arch's k3s binary (k3s, k3s-arm64, "
+            "k3s-armhf) and its line in sha256sum-<arch>.txt.",
+        ),
     ] = None,
     mirror: Annotated[
-        str | None, typer.Option("--mirror", help="URL laid out like the k3s release assets.")
+        str | None,
+        typer.Option("--mirror", help="http(s) URL laid out like the k3s release assets."),
     ] = None,
     merge_kubeconfig: Annotated[
         bool, typer.Option("--merge-kubeconfig", help="Also merge into ~/.kube/config.")
@@ -135,6 +135,15 @@ def bootstrap(
         raise UsageError("--airgap and --mirror exclude each other.")
     if spec is None and (from_file or subnet):
         raise UsageError("--from and --subnet only go with --spec.")
+    # The flags' forms, before discovery, inventory or Ansible.
+    if k3s_version:
+        release.check_version(k3s_version)
+    if k3s_channel:
+        release.check_channel(k3s_channel)
+    if mirror:
+        release.check_mirror(mirror)
+    if airgap is not None:
+        release.check_airgap_dir(airgap)
     extra = _extravars(
         k3s_version=k3s_version,
         k3s_channel=k3s_channel,
@@ -145,6 +154,12 @@ def bootstrap(
     if spec is not None:
         inventory = _inventory_from_spec(spec, from_file, subnet or [])
     assert inventory is not None
+    # What the inventory asks for, still before Ansible.
+    hostvars = release.inventory_hostvars(inventory)
+    release.refuse_unsupported(inventory, hostvars)
+    release.refuse_config_tokens(inventory, hostvars)
+    if airgap is not None:
+        release.check_airgap(airgap, hostvars)
     title = "bootstrap (check mode)" if check else "bootstrap"
     with console.PlaybookProgress(title, verbose=verbose) as progress:
         result = runner.run_playbook(
@@ -165,7 +180,10 @@ def bootstrap(
     if verify:
         from pi_k8s.cli.verify import run_verify
 
-        run_verify(inventory, workloads=not skip_workloads)
+        # verify expects what this run installed: --k3s-version's release, none in
+        # particular after --k3s-channel (the channel chose it), else the inventory's.
+        expect = k3s_version if k3s_version else ("" if k3s_channel else None)
+        run_verify(inventory, workloads=not skip_workloads, version=expect)
 
 
 def register(app: typer.Typer) -> None:

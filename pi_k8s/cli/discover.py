@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console
+from pi_k8s import console, paths
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.discovery import discover, write_hosts_json
 from pi_k8s.errors import NothingFound
@@ -37,7 +37,7 @@ def discover_command(
             "--output",
             "-o",
             help="Also write the hosts as JSON to this file "
-            "(read by `pi-k8s inventory --from FILE`).",
+            "(read by `pi-k8s inventory --from FILE`); its directory must exist.",
         ),
     ] = None,
     timeout: Annotated[
@@ -51,7 +51,10 @@ def discover_command(
         typer.Option(help="SSH user (default: ~/.ssh/config, else your login name)."),
     ] = None,
     identity: Annotated[
-        Path | None, typer.Option("--identity", "-i", help="SSH private key to log in with.")
+        Path | None,
+        typer.Option(
+            "--identity", "-i", help="SSH private key to log in with (unencrypted; else ssh-agent)."
+        ),
     ] = None,
     known_hosts: Annotated[
         Path | None,
@@ -70,6 +73,8 @@ def discover_command(
     no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not use mDNS.")] = False,
 ) -> None:
     """Find the Raspberry Pis on the LAN and identify them over SSH."""
+    if output is not None:  # before the scan, not after it
+        paths.check_output_file(output, "--output")
     hosts = discover(
         subnet or None,
         timeout=timeout,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console
+from pi_k8s import console, paths
 from pi_k8s import verify as v
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import VerificationFailed
@@ -24,8 +24,14 @@ def run_verify(
     junit: Path | None = None,
     workloads: bool = True,
     min_free_mb: int = v.DEFAULT_MIN_FREE_MB,
+    version: str | None = None,
 ) -> v.VerifyReport:
-    """Run the checks, render them, write JUnit; raise VerificationFailed on a failure."""
+    """Run the checks, render them, write JUnit; raise VerificationFailed on a failure.
+
+    ``version``: the k3s release to expect (``None``: the inventory's, ``""``: any one).
+    """
+    if junit is not None:  # before any host is contacted
+        paths.check_output_file(junit, "--junit")
     if not as_json:
         console.step(f"verifying the hosts of {inventory}")
     report = v.verify(
@@ -33,13 +39,14 @@ def run_verify(
         workloads=workloads,
         min_free_mb=min_free_mb,
         on_host_done=None if as_json else (lambda h: console.step(f"{h}: checked")),
+        version=version,
     )
     if as_json:
         console.print_json(report.to_dict())
     else:
         console.verify_report(report)
     if junit is not None:
-        junit.write_text(v.to_junit(report))
+        paths.write_atomic(junit, v.to_junit(report))
     if not report.ok:
         names = sorted({f"{r.host}: {r.name}" for r in report.failed})
         raise VerificationFailed(

@@ -130,7 +130,7 @@ def test_including_an_unprobed_host_warns() -> None:
 def test_selectors_match_hostnames_without_domain_and_in_any_case() -> None:
     hosts = [
         replace(h, hostname=f"{str(h.hostname).upper()}.local")
-        for h in _hosts("vip_lb_pool")
+        for h in _hosts("ssh_settings")
         if h.hostname
     ]
     spec = parse_spec("name: lab\nhosts: {exclude: [pi-b, pi-c.LOCAL]}\n")
@@ -143,7 +143,7 @@ def test_stale_excludes_and_overrides_warn() -> None:
         "name: lab\nhosts: {exclude: [pi-z, pi-b]}\n"
         "overrides: {pi-b: {role: server}, pi-y: {role: agent}}\n"
     )
-    plan = plan_inventory(spec, _hosts("vip_lb_pool"))
+    plan = plan_inventory(spec, _hosts("ssh_settings"))
     assert plan.warnings == [
         "hosts.exclude: 'pi-z' matches no discovered host.",
         "overrides['pi-b'] is not selected for the cluster; it is ignored.",
@@ -177,14 +177,14 @@ def test_armv6_detection(changes: dict[str, str], why: str | None) -> None:
 
 def test_known_hosts_path_with_a_space_is_quoted() -> None:
     spec = parse_spec("name: lab\nssh: {known_hosts: '/srv/my keys/known_hosts'}\n")
-    data = build_inventory(spec, _hosts("vip_lb_pool"))
+    data = build_inventory(spec, _hosts("ssh_settings"))
     assert data["all"]["children"]["k3s_cluster"]["vars"]["ansible_ssh_common_args"] == (
         "-o UserKnownHostsFile='/srv/my keys/known_hosts' -o StrictHostKeyChecking=yes"
     )
 
 
 def test_write_inventory_is_0644_whatever_the_umask_and_replaces_the_file(tmp_path: Path) -> None:
-    plan = plan_inventory(parse_spec("name: lab\n"), _hosts("vip_lb_pool"))
+    plan = plan_inventory(parse_spec("name: lab\n"), _hosts("ssh_settings"))
     out = tmp_path / "deep" / "hosts.yml"
     old = os.umask(0o077)
     try:

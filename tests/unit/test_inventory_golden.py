@@ -32,7 +32,7 @@ ANSIBLE_INVENTORY = Path(sys.executable).parent / "ansible-inventory"
 EXPECTED_ROLES: dict[str, tuple[list[str], list[str]]] = {
     "single_server": (["pi-a"], ["pi-b", "pi-d"]),
     "ha_three_servers": (["pi-a", "pi-e", "pi-b"], ["pi-c", "pi-d"]),
-    "vip_lb_pool": (["pi-a"], ["pi-b", "pi-c"]),
+    "ssh_settings": (["pi-a"], ["pi-b", "pi-c"]),
     "overrides": (["pi-d"], ["pi-a", "pi-b", "pi-c"]),
     "include_exclude": (["pi-a"], ["nas", "pi-b"]),
     "ranking": (
@@ -114,7 +114,7 @@ def test_ansible_reads_the_golden_inventory(case: str, tmp_path: Path) -> None:
     assert set(hostvars) == set(servers) | set(agents)
     for name, own in {**servers, **agents}.items():
         assert hostvars[name] == {**group_vars, **own}, name
-    # The API endpoint Ansible sees is the VIP, or the first server's address.
+    # The API endpoint Ansible sees is the first server's address (no VIP until HA lands).
     first = next(iter(servers))
-    endpoint = group_vars.get("cluster_api_vip", servers[first]["ansible_host"])
-    assert hostvars[first]["cluster_api_endpoint"] == endpoint
+    assert hostvars[first]["cluster_api_endpoint"] == servers[first]["ansible_host"]
+    assert "cluster_api_vip" not in group_vars and "cluster_lb_pool" not in group_vars

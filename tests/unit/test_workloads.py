@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import io
+import stat
 import tarfile
 from pathlib import Path
 
+import pytest
 import yaml
 
 from pi_k8s import deploy, workloads
@@ -120,3 +122,106 @@ def test_plan_reports_added_changed_unchanged_and_stale_per_server() -> None:
     pruned = workloads.plan(rendered, current, prune=True)
     assert (pruned[-1].action, pruned[-1].hosts) == ("removed", ["s1"])
     assert "-x\n" in pruned[-1].diff
+
+
+def _secret_file(tmp_path: Path, secret: dict[str, object], motd: str) -> str:
+    """A workload file as pi-k8s renders it: a Secret and a ConfigMap."""
+    (tmp_path / "m.yaml").write_text(
+        yaml.safe_dump_all(
+            [
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "creds"}, **secret},
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "notes"},
+                    "data": {"motd": motd},
+                },
+            ]
+        )
+    )
+    (tmp_path / "w.yaml").write_text("workloads: [{name: app, manifests: [m.yaml]}]\n")
+    return workloads.load(tmp_path / "w.yaml").workloads[0].content
+
+
+def test_check_diff_shows_which_secret_keys_change_and_never_a_value(tmp_path: Path) -> None:
+    old = _secret_file(
+        tmp_path,
+        {"data": {"kept": "S0VQVA==", "edited": "T0xE", "dropped": "R09ORQ=="}},
+        "hello",
+    )
+    new = _secret_file(
+        tmp_path,
+        {"data": {"kept": "S0VQVA==", "edited": "TkVX", "fresh": "TkVXS0VZ"}},
+        "changed",
+    )
+    (change,) = workloads.plan(
+        _rendered_file("app", new), {"s1": {"pi-k8s-app.yaml": old}}, prune=False
+    )
+    assert change.action == "changed"
+    lines = change.diff.splitlines()
+    assert " data:" in lines
+    assert "   kept: (hidden)" in lines
+    assert "-  edited: (hidden, old value)" in lines
+    assert "+  edited: (hidden, new value)" in lines
+    assert "-  dropped: (hidden)" in lines
+    assert "+  fresh: (hidden)" in lines
+    # Everything else is shown as before, and the header is kept.
+    assert "-  motd: hello" in lines and "+  motd: changed" in lines
+    assert "+++ rendered:pi-k8s-app.yaml" in lines
+    # Only the values differ from the files: same header, same lines otherwise.
+    shown_old, shown_new = workloads.hide_secrets(old, new)
+    for shown, real in ((shown_old, old), (shown_new, new)):
+        pairs = list(zip(shown.splitlines(), real.splitlines(), strict=True))
+        assert [a for a, b in pairs if a != b] == [
+            a for a in shown.splitlines() if a.startswith("  ") and "(hidden" in a
+        ]
+    for value in ("S0VQVA==", "T0xE", "TkVX", "R09ORQ==", "TkVXS0VZ"):
+        assert value not in change.diff
+
+
+def test_string_data_is_hidden_too_in_added_and_removed_files(tmp_path: Path) -> None:
+    content = _secret_file(tmp_path, {"stringData": {"password": "pa55"}}, "hi")
+    (added,) = workloads.plan(_rendered_file("app", content), {"s1": {}}, prune=False)
+    assert "+  password: (hidden)\n" in added.diff and "pa55" not in added.diff
+    (removed,) = workloads.plan(
+        workloads.Rendered("s", []), {"s1": {"pi-k8s-app.yaml": content}}, prune=True
+    )
+    assert "-  password: (hidden)\n" in removed.diff and "pa55" not in removed.diff
+    assert "-  motd: hi\n" in removed.diff
+
+
+def test_a_server_file_that_is_not_yaml_is_not_shown(tmp_path: Path) -> None:
+    content = _secret_file(tmp_path, {"stringData": {"password": "pa55"}}, "hi")
+    broken = "# Managed by pi-k8s\nstringData: {password: pa55\n"
+    (change,) = workloads.plan(
+        _rendered_file("app", content), {"s1": {"pi-k8s-app.yaml": broken}}, prune=False
+    )
+    assert "-# (not valid YAML; not shown, as it may hold a Secret)\n" in change.diff
+    assert "pa55" not in change.diff
+
+
+def _rendered_file(name: str, content: str) -> workloads.Rendered:
+    return workloads.Rendered("s", [workloads.RenderedWorkload(name, content, [], [])])
+
+
+def test_the_run_inputs_are_private_while_the_run_lasts_and_gone_after_it(tmp_path: Path) -> None:
+    """The vars file and reports hold every manifest; a failed run must not leave them either."""
+    seen = {}
+    with (
+        pytest.raises(RuntimeError),
+        deploy._private_inputs(tmp_path, {"k": "v"}) as (
+            vars_file,
+            report_dir,
+        ),
+    ):
+        seen["vars"] = stat.S_IMODE(vars_file.stat().st_mode)
+        seen["report"] = stat.S_IMODE(report_dir.stat().st_mode)
+        seen["data"] = yaml.safe_load(vars_file.read_text())
+        (report_dir / "rpi-1.json").write_text("{}")
+        raise RuntimeError("the playbook run broke off")
+    assert seen == {
+        "vars": 0o600,
+        "report": 0o700,
+        "data": {"k": "v", "k3s_workloads_report_dir": str(report_dir)},
+    }
+    assert list(tmp_path.iterdir()) == []
