@@ -55,6 +55,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) 
     for bed in make_vms(NAME, "10.213.16.0/24", nodes=2, arch="x86_64"):
         inv = write_inventory(bed, ["rpi-1"], ["rpi-2"], tmp_path_factory.mktemp("inv") / "h.yml")
         before = {h: boot_id(bed, h) for h in HOSTS}
+        # SSH answers before the boot is over: dphys-swapfile turns /var/swap on seconds
+        # later (it writes 512 MB first). Wait for systemd to finish starting up.
+        for h in HOSTS:
+            host(bed, h).run("systemctl is-system-running --wait")
         swaps_before = {h: active_swaps(bed, h) for h in HOSTS}
         first = bootstrap(inv, airgap)
         after_first = {h: boot_id(bed, h) for h in HOSTS}
