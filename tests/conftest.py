@@ -59,6 +59,12 @@ def podman_sh(container: str, command: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def host_sh(bed: tb.Testbed, host: str, command: str) -> subprocess.CompletedProcess[str]:
+    """Run a shell command inside a testbed host's container (not checked)."""
+    container = next(h.container for h in bed.hosts if h.name == host)
+    return podman_sh(container, command)
+
+
 def turn_k3s_sysctls_off(bed: tb.Testbed, hosts: list[str] | None = None) -> None:
     """Set the k3s sysctls to 0 inside the hosts, so only pi_prereq can make them 1."""
     for h in bed.hosts:

@@ -27,6 +27,9 @@ from tests.conftest import (
     sysctl_path,
     turn_k3s_sysctls_off,
 )
+from tests.conftest import (
+    host_sh as sh,
+)
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -40,16 +43,6 @@ def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path
     """An inventory as a user would write it by hand, from the testbed's host list."""
     path.write_text(yaml.safe_dump(cluster_inventory(bed, servers, agents)))
     return path
-
-
-def sh(bed: tb.Testbed, host: str, command: str) -> subprocess.CompletedProcess[str]:
-    container = next(h.container for h in bed.hosts if h.name == host)
-    return subprocess.run(
-        ["podman", "exec", container, "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def recap(output: str) -> dict[str, dict[str, int]]:

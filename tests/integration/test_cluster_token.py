@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from pi_k8s import paths
 from pi_k8s import testbed as tb
 from pi_k8s import verify as v
 from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap
+from tests.conftest import host_sh as sh
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -44,16 +44,6 @@ WATCHED = (
 )
 OUTPUTS: list[str] = []  # every bootstrap's output, searched for the tokens at the end
 TOKENS: list[str] = []  # every token a test wrote or read
-
-
-def sh(bed: tb.Testbed, host: str, command: str) -> subprocess.CompletedProcess[str]:
-    container = next(h.container for h in bed.hosts if h.name == host)
-    return subprocess.run(
-        ["podman", "exec", container, "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:

@@ -16,7 +16,6 @@ bootstrapped cluster, so the hosts stay fresh for the whole module.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typer.testing import CliRunner
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import STANDIN_VERSION, make_testbed
+from tests.conftest import host_sh as sh
 from tests.host_snapshot import snapshots
 from tests.testbed_inventory import cluster_inventory
 
@@ -42,16 +42,6 @@ HOSTS = ("rpi-1", "rpi-2", "rpi-3")
 def bed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
     """Three fresh Pi hosts, never bootstrapped by this module."""
     yield from make_testbed(NAME, SUBNET, nodes=3)
-
-
-def sh(bed: tb.Testbed, host: str, command: str) -> subprocess.CompletedProcess[str]:
-    container = next(h.container for h in bed.hosts if h.name == host)
-    return subprocess.run(
-        ["podman", "exec", container, "sh", "-c", command],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
 
 
 def containers(bed: tb.Testbed) -> dict[str, str]:
