@@ -201,3 +201,28 @@ def refuse_config_tokens(inventory: Path, hostvars: Mapping[str, Mapping[str, An
                 "pi-k8s keeps (or adopts from the running cluster), or set cluster_token "
                 "from a vault.",
             )
+
+
+# The image list a k3s release ships beside its airgap image archives (k3s's
+# scripts/airgap/image-list.txt); it carries the busybox image k3s itself uses.
+AIRGAP_IMAGE_LIST = "k3s-images.txt"
+_BUSYBOX = re.compile(r"(^|/)(mirrored-)?(library-)?busybox:[\w.-]+$")
+
+
+def airgap_dns_image(path: Path) -> tuple[str | None, str]:
+    """The busybox image an offline cluster can run for verify's DNS smoke test.
+
+    Returns ``(image, "")`` when the airgap directory has an image archive and its
+    ``k3s-images.txt`` lists a busybox image, else ``(None, why)``.
+    """
+    archives = sorted(path.glob("k3s-airgap-images-*.tar*"))
+    listing = path / AIRGAP_IMAGE_LIST
+    if not archives or not listing.is_file():
+        return None, (
+            f"{path} has no k3s-airgap-images-<arch>.tar* with its {AIRGAP_IMAGE_LIST}, and an "
+            "offline LAN cannot pull one"
+        )
+    for line in listing.read_text(errors="replace").splitlines():
+        if _BUSYBOX.search(line.strip()):
+            return line.strip(), ""
+    return None, f"{listing} lists no busybox image, and an offline LAN cannot pull one"

@@ -536,6 +536,8 @@ def cluster_checks(
     *,
     version: str | None,
     workloads: bool,
+    dns_image: str | None = DNS_SMOKE_IMAGE,
+    dns_why_not: str = "",
 ) -> list[CheckResult]:
     results: list[CheckResult] = []
     out = server.run("k3s kubectl get nodes -o json")
@@ -617,15 +619,16 @@ def cluster_checks(
             "(image pulls need internet or the airgap images).",
         )
     )
-    results.append(check_dns(server, server_name))
+    results.append(check_dns(server, server_name, dns_image, dns_why_not))
     return results
 
 
 # A short-lived pod that resolves the API server's service name through CoreDNS.
-DNS_SMOKE = (
-    "k3s kubectl run pi-k8s-dns-smoke --rm -i --restart=Never --quiet "
-    f"--image={DNS_SMOKE_IMAGE} --pod-running-timeout=120s -- nslookup kubernetes.default"
-)
+def dns_smoke_command(image: str) -> str:
+    return (
+        "k3s kubectl run pi-k8s-dns-smoke --rm -i --restart=Never --quiet "
+        f"--image={image} --pod-running-timeout=120s -- nslookup kubernetes.default"
+    )
 
 
 def parse_nslookup(output: str) -> str | None:
@@ -639,8 +642,20 @@ def parse_nslookup(output: str) -> str | None:
     return None
 
 
-def check_dns(server: Any, server_name: str) -> CheckResult:
-    out = server.run(DNS_SMOKE)
+def check_dns(
+    server: Any, server_name: str, image: str | None = DNS_SMOKE_IMAGE, why_not: str = ""
+) -> CheckResult:
+    """Resolve kubernetes.default from a pod of ``image``; no image: a warning saying why."""
+    if image is None:
+        return CheckResult(
+            server_name,
+            "cluster DNS",
+            WARN,
+            f"not checked: {why_not}",
+            "Put the release's k3s-airgap-images-<arch>.tar.zst and k3s-images.txt in the "
+            "airgap directory to have it checked.",
+        )
+    out = server.run(dns_smoke_command(image))
     address = parse_nslookup(out.stdout) if out.rc == 0 else None
     if address:
         return CheckResult(server_name, "cluster DNS", PASS, f"kubernetes.default → {address}")
@@ -651,7 +666,7 @@ def check_dns(server: Any, server_name: str) -> CheckResult:
         FAIL,
         detail,
         "A pod could not resolve kubernetes.default: check the coredns pod in kube-system and "
-        f"that {DNS_SMOKE_IMAGE} can be pulled (or pass --skip-workloads).",
+        f"that {image} can be pulled (or pass --skip-workloads).",
     )
 
 
@@ -702,8 +717,13 @@ def verify(
     min_free_mb: int = DEFAULT_MIN_FREE_MB,
     on_host_done: Callable[[str], None] | None = None,
     version: str | None = None,
+    dns_image: str | None = DNS_SMOKE_IMAGE,
+    dns_why_not: str = "",
 ) -> VerifyReport:
     """Check every host and the cluster.
+
+    ``dns_image`` runs the DNS smoke test; ``None`` skips it with a warning giving
+    ``dns_why_not`` (an offline LAN with no busybox image to run).
 
     ``version`` is the k3s release every node must run. ``None`` takes the inventory's
     ``cluster_k3s_version``; ``""`` expects no particular one (only one for all nodes),
@@ -743,7 +763,15 @@ def verify(
     try:
         with server.sudo():
             results.extend(
-                cluster_checks(server, first.name, targets, version=version, workloads=workloads)
+                cluster_checks(
+                    server,
+                    first.name,
+                    targets,
+                    version=version,
+                    workloads=workloads,
+                    dns_image=dns_image,
+                    dns_why_not=dns_why_not,
+                )
             )
     except Exception as exc:
         results.append(

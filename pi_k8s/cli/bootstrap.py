@@ -179,11 +179,23 @@ def bootstrap(
     console.info(f"artifacts: {result.artifacts}")
     if verify:
         from pi_k8s.cli.verify import run_verify
+        from pi_k8s.verify import DNS_SMOKE_IMAGE
 
         # verify expects what this run installed: --k3s-version's release, none in
         # particular after --k3s-channel (the channel chose it), else the inventory's.
         expect = k3s_version if k3s_version else ("" if k3s_channel else None)
-        run_verify(inventory, workloads=not skip_workloads, version=expect)
+        # An offline LAN cannot pull busybox: with --airgap the DNS smoke test runs the
+        # busybox image the release's airgap archive carries, or is skipped with a warning.
+        dns_image, dns_why_not = (
+            release.airgap_dns_image(airgap) if airgap is not None else (DNS_SMOKE_IMAGE, "")
+        )
+        run_verify(
+            inventory,
+            workloads=not skip_workloads,
+            version=expect,
+            dns_image=dns_image,
+            dns_why_not=dns_why_not,
+        )
 
 
 def register(app: typer.Typer) -> None:

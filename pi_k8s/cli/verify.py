@@ -25,6 +25,8 @@ def run_verify(
     workloads: bool = True,
     min_free_mb: int = v.DEFAULT_MIN_FREE_MB,
     version: str | None = None,
+    dns_image: str | None = v.DNS_SMOKE_IMAGE,
+    dns_why_not: str = "",
 ) -> v.VerifyReport:
     """Run the checks, render them, write JUnit; raise VerificationFailed on a failure.
 
@@ -40,6 +42,8 @@ def run_verify(
         min_free_mb=min_free_mb,
         on_host_done=None if as_json else (lambda h: console.step(f"{h}: checked")),
         version=version,
+        dns_image=dns_image,
+        dns_why_not=dns_why_not,
     )
     if as_json:
         console.print_json(report.to_dict())
