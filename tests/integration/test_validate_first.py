@@ -15,7 +15,12 @@ bootstrapped cluster, so the hosts stay fresh for the whole module.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
+import ipaddress
 import shutil
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,10 +91,45 @@ def bootstrap(inv: Path, *extra: str) -> tuple[int, str]:
 Case = dict[str, Any]
 
 
+def assert_ok(returncode: int) -> None:
+    assert returncode == 0
+
+
 def _drop_checksum_line(airgap: Path) -> None:
     sums = airgap / "sha256sum-amd64.txt"
     lines = sums.read_text().splitlines(keepends=True)
     sums.write_text("".join(line for line in lines if not line.rstrip().endswith(" k3s")))
+
+
+def _mirror_without_the_checksum_line(mirror: Path) -> None:
+    release = mirror / STANDIN_VERSION
+    release.mkdir(parents=True)
+    (release / "sha256sum-amd64.txt").write_text(f"{'0' * 64}  k3s-airgap-images-amd64.tar\n")
+
+
+def _empty_mirror(mirror: Path) -> None:
+    mirror.mkdir(parents=True, exist_ok=True)
+
+
+@contextlib.contextmanager
+def serving(directory: Path) -> Iterator[str]:
+    """An HTTP mirror on the testbed network's gateway (this machine's side of the bridge)."""
+    gateway = str(next(ipaddress.ip_network(SUBNET).hosts()))
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        (gateway, 0), functools.partial(Quiet, directory=str(directory))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{gateway}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 CASES: dict[str, Case] = {
@@ -134,6 +174,18 @@ CASES: dict[str, Case] = {
             "has no checksum for k3s, the binary rpi-1 (x86_64) needs",
         ],
     },
+    # A mirror is read by each host (the checksum file) before anything is installed.
+    "mirror_without_the_checksum_line": {
+        "mirror": _mirror_without_the_checksum_line,
+        "expect": [
+            "sha256sum-amd64.txt from",
+            "has no checksum for k3s, the binary rpi-1 (x86_64) needs",
+        ],
+    },
+    "mirror_without_the_release": {
+        "mirror": _empty_mirror,
+        "expect": ["rpi-1 could not download http://", "/sha256sum-amd64.txt", "mirror URL"],
+    },
     "armv6_host": {
         "host_vars": {"rpi-3": {"pi_k8s_arch": "armv6l"}},
         "expect": ["rpi-3 is armv6l (pi_k8s_arch in the inventory)", "ARMv6 boards"],
@@ -161,25 +213,28 @@ def test_bad_input_fails_before_any_host_is_changed(
         shutil.copytree(airgap, source)
         change: Callable[[Path], None] = spec["airgap"]
         change(source)
-    inv = inventory(
-        bed,
-        tmp_path / "hosts.yml",
-        source,
-        spec.get("servers", ["rpi-1"]),
-        spec.get("agents", ["rpi-2", "rpi-3"]),
-        host_vars=spec.get("host_vars"),
-        **spec.get("vars", {}),
-    )
     host, do, undo = spec.get("hosts", (None, None, None))
-    if host:
-        assert sh(bed, host, do).returncode == 0
-    try:
+    with contextlib.ExitStack() as stack:
+        variables = dict(spec.get("vars", {}))
+        if "mirror" in spec:
+            spec["mirror"](tmp_path / "mirror")
+            url = stack.enter_context(serving(tmp_path / "mirror"))
+            variables |= {"cluster_k3s_source": "mirror", "cluster_k3s_mirror_url": url}
+        inv = inventory(
+            bed,
+            tmp_path / "hosts.yml",
+            source,
+            spec.get("servers", ["rpi-1"]),
+            spec.get("agents", ["rpi-2", "rpi-3"]),
+            host_vars=spec.get("host_vars"),
+            **variables,
+        )
+        if host:
+            assert sh(bed, host, do).returncode == 0
+            stack.callback(lambda: assert_ok(sh(bed, host, undo).returncode))
         before = snapshots(containers(bed))
         code, output = bootstrap(inv)
         after = snapshots(containers(bed))
-    finally:
-        if host:
-            assert sh(bed, host, undo).returncode == 0
     assert code == 4, output
     for text in spec["expect"]:
         assert text in " ".join(output.split()), (text, output)

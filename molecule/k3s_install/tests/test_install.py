@@ -26,6 +26,7 @@ def _sha(release: Path, asset: str = "k3s") -> str:
 def _playbook(playbook: str, *extra: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["ANSIBLE_ROLES_PATH"] = str(SCENARIO.parent.parent / "roles")
+    env["ANSIBLE_FILTER_PLUGINS"] = str(SCENARIO.parent.parent / "plugins" / "filter")
     env["ANSIBLE_NOCOLOR"] = "1"
     return subprocess.run(
         [

@@ -1,0 +1,106 @@
+"""plugins/filter/k3s_address.py: the one definition of how hosts reach the first server.
+
+k3s_server, k3s_agent and k3s_kubeconfig each used to carry their own copy of this Jinja
+block; they now call the filter. The first test runs it through real Ansible with the
+repository's ansible.cfg (the way pi-k8s runs its playbooks), so the plugin path is proven
+too; the others call it directly for the branches.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible.errors import AnsibleFilterError
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
+from k3s_address import k3s_node_address  # noqa: E402
+
+sys.path.pop(0)
+
+
+def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
+    inventory = {
+        "all": {
+            "hosts": {
+                "pi-ssh": {"ansible_host": "192.0.2.10"},
+                "pi-podman": {
+                    "ansible_connection": "containers.podman.podman",
+                    "ansible_host": "w-rpi-1",
+                },
+            }
+        }
+    }
+    play = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "ansible.builtin.set_fact": {
+                        "ansible_facts": {"default_ipv4": {"address": "10.9.9.9"}}
+                    },
+                    "delegate_to": "pi-podman",
+                    "delegate_facts": True,
+                },
+                {
+                    "ansible.builtin.debug": {
+                        "msg": "{{ {'ssh': hostvars['pi-ssh'] | k3s_node_address,"
+                        " 'podman': hostvars['pi-podman'] | k3s_node_address} | to_json }}"
+                    }
+                },
+            ],
+        }
+    ]
+    (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inventory))
+    (tmp_path / "play.yml").write_text(yaml.safe_dump(play))
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(REPO / "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="json",
+        ANSIBLE_LOCALHOST_WARNING="0",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
+    )
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "ansible-playbook"),
+            "-i",
+            str(tmp_path / "hosts.yml"),
+            str(tmp_path / "play.yml"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)["plays"][0]["tasks"][1]["hosts"]["localhost"]["msg"]
+    assert (json.loads(result) if isinstance(result, str) else result) == {
+        "ssh": "192.0.2.10",
+        "podman": "10.9.9.9",
+    }
+
+
+def test_ssh_host_without_ansible_host_uses_its_facts() -> None:
+    hv = {"inventory_hostname": "pi-a", "ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}}
+    assert k3s_node_address(hv) == "10.0.0.5"
+
+
+def test_paramiko_counts_as_ssh() -> None:
+    assert (
+        k3s_node_address({"ansible_connection": "paramiko", "ansible_host": "pi-a.lan"})
+        == "pi-a.lan"
+    )
+
+
+def test_no_address_at_all_names_the_host() -> None:
+    with pytest.raises(AnsibleFilterError, match="pi-b has no address"):
+        k3s_node_address({"inventory_hostname": "pi-b", "ansible_connection": "local"})
