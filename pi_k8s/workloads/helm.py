@@ -15,7 +15,7 @@ from pi_k8s.workloads.model import (
     HELM_NAMESPACE,
     check_name,
 )
-from pi_k8s.workloads.problems import SPEC_HINT, problem_at, yaml_error
+from pi_k8s.workloads.problems import SPEC_HINT, problem_at, refuse_unknown_keys, yaml_error
 
 _HELM_KEYS = {
     "chart",
@@ -34,15 +34,7 @@ def helm_chart(
 ) -> tuple[list[tuple[str, int, dict[str, Any]]], list[str]]:
     if not isinstance(helm, dict):
         raise problem_at(source, None, at, "must be a mapping", SPEC_HINT)
-    unknown = sorted(set(map(str, helm)) - _HELM_KEYS)
-    if unknown:
-        raise problem_at(
-            source,
-            None,
-            f"{at}.{unknown[0]}",
-            f"unknown key (allowed: {', '.join(sorted(_HELM_KEYS))})",
-            SPEC_HINT,
-        )
+    refuse_unknown_keys(source, at, helm, _HELM_KEYS)
     for key in ("chart", "repo", "chartContent", "version", "targetNamespace", "valuesContent"):
         if key in helm and not isinstance(helm[key], str):
             raise problem_at(

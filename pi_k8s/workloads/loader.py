@@ -22,7 +22,13 @@ from pi_k8s.workloads.model import (
     check_name,
 )
 from pi_k8s.workloads.objects import check_object
-from pi_k8s.workloads.problems import MANIFEST_HINT, SPEC_HINT, problem_at, yaml_error
+from pi_k8s.workloads.problems import (
+    MANIFEST_HINT,
+    SPEC_HINT,
+    problem_at,
+    refuse_unknown_keys,
+    yaml_error,
+)
 
 _SPEC_KEYS = {"kubernetesVersion", "vars", "workloads"}
 _WORKLOAD_KEYS = {"name", "manifests", "helm"}
@@ -70,15 +76,7 @@ def load(
         ) from None
     if not isinstance(data, dict):
         raise problem_at(source, None, None, "must be a mapping with a 'workloads' list", SPEC_HINT)
-    unknown = sorted(set(map(str, data)) - _SPEC_KEYS)
-    if unknown:
-        raise problem_at(
-            source,
-            None,
-            unknown[0],
-            f"unknown key (allowed: {', '.join(sorted(_SPEC_KEYS))})",
-            SPEC_HINT,
-        )
+    refuse_unknown_keys(source, None, data, _SPEC_KEYS)
     kube_version = str(data.get("kubernetesVersion", DEFAULT_KUBERNETES_VERSION))
     if not re.fullmatch(r"v?1\.\d+(\.\d+)?", kube_version):
         raise problem_at(
@@ -119,15 +117,7 @@ def _workload(
     at = f"workloads[{i}]"
     if not isinstance(item, dict):
         raise problem_at(source, None, at, "must be a mapping with name and manifests or helm", "")
-    unknown = sorted(set(map(str, item)) - _WORKLOAD_KEYS)
-    if unknown:
-        raise problem_at(
-            source,
-            None,
-            f"{at}.{unknown[0]}",
-            f"unknown key (allowed: {', '.join(sorted(_WORKLOAD_KEYS))})",
-            SPEC_HINT,
-        )
+    refuse_unknown_keys(source, at, item, _WORKLOAD_KEYS)
     is_helm = "helm" in item
     problem = check_name(item.get("name"), limit=MAX_HELM_NAME if is_helm else MAX_NAME)
     if problem:

@@ -38,3 +38,18 @@ def yaml_error(exc: yaml.YAMLError) -> str:
     if mark is not None:
         return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
     return str(problem)
+
+
+def refuse_unknown_keys(
+    source: str, at: str | None, data: dict[Any, Any], allowed: set[str]
+) -> None:
+    """A SpecError for the first key of ``data`` (sorted) not in ``allowed`` (field at.key)."""
+    unknown = sorted(set(map(str, data)) - allowed)
+    if unknown:
+        raise problem_at(
+            source,
+            None,
+            f"{at}.{unknown[0]}" if at else unknown[0],
+            f"unknown key (allowed: {', '.join(sorted(allowed))})",
+            SPEC_HINT,
+        )
