@@ -21,11 +21,12 @@ resources) get the apiVersion/kind/metadata.name check and a warning.
 
 The package, one job a module: ``model`` (names, limits, the rendered result),
 ``loader`` (the spec file → ``Rendered``), ``manifests`` and ``helm`` (a workload's
-documents), ``objects`` (the offline schema check), ``plan`` (rendered files vs the
+documents), ``objects`` (the offline schema check), ``changes`` (rendered files vs the
 servers' files, the role's variables) with ``redact`` (Secret values out of its diffs),
 ``problems`` (how errors name the file and field) and ``dump`` (the YAML dumper).
 """
 
+from pi_k8s.workloads.changes import plan, playbook_vars
 from pi_k8s.workloads.loader import cluster_variables, load
 from pi_k8s.workloads.model import (
     DEFAULT_KUBERNETES_VERSION,
@@ -41,7 +42,6 @@ from pi_k8s.workloads.model import (
     check_name,
 )
 from pi_k8s.workloads.objects import HELMCHART_SCHEMA
-from pi_k8s.workloads.plan import plan, playbook_vars
 from pi_k8s.workloads.redact import SECRET_HIDDEN, SECRET_NEW, SECRET_OLD, hide_secrets
 
 __all__ = [
