@@ -3,6 +3,7 @@
 The testbed (containers) and, later, test VMs lay these files out so that discovery,
 the roles and verify read them through the same paths they read on a real Pi.
 Nothing here talks to a host; it only produces file contents.
+``PI_PROFILES`` is a pure data table (one entry a model, alike by design).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The cluster spec (`cluster.yaml`): load, validate, and report every bad field by path.
 
-The spec says what the user wants; discovery says what is on the LAN; inventory.py
+The spec says what the user wants; discovery says what is on the LAN; pi_k8s.inventory
 joins the two. Checks that need only the spec live here (types, formats, the server
 count); checks that need the discovered hosts (subnet, duplicates, armv6) live in
-inventory.py. Every failure becomes a SpecError naming the file and the field path:
+pi_k8s.inventory. Every failure becomes a SpecError naming the file and the field path:
 
     cluster.yaml: servers: must be 1 or an odd number ≥ 3 for embedded-etcd HA, got 2
 
@@ -100,6 +100,13 @@ def _normalise_selector(value: str) -> str:
 Selector = Annotated[StrictStr, AfterValidator(_normalise_selector)]
 
 
+def _matching(pattern: re.Pattern[str], v: str | None, expected: str) -> str | None:
+    """``v`` when it is None or matches ``pattern``; else a ValueError: must be ``expected``."""
+    if v is not None and not pattern.match(v):
+        raise ValueError(f"must be {expected}, got {v!r}")
+    return v
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,16 +120,12 @@ class K3sSpec(_Model):
     @field_validator("version")
     @classmethod
     def _version(cls, v: str | None) -> str | None:
-        if v is not None and not K3S_VERSION.match(v):
-            raise ValueError(f"must be a k3s release tag like v1.31.4+k3s1, got {v!r}")
-        return v
+        return _matching(K3S_VERSION, v, "a k3s release tag like v1.31.4+k3s1")
 
     @field_validator("channel")
     @classmethod
     def _channel(cls, v: str | None) -> str | None:
-        if v is not None and not K3S_CHANNEL.match(v):
-            raise ValueError(f"must be stable, latest, testing or v1.NN (e.g. v1.31), got {v!r}")
-        return v
+        return _matching(K3S_CHANNEL, v, "stable, latest, testing or v1.NN (e.g. v1.31)")
 
     @model_validator(mode="after")
     def _one_of(self) -> K3sSpec:
@@ -226,7 +229,7 @@ class ClusterSpec(_Model):
     # error says "not supported yet" rather than "unknown key".
     api_vip: Any = None
     lb_pool: Any = None
-    # The nodes' LAN. When unset, it is the /24 all selected nodes share (see inventory.py).
+    # The nodes' LAN. When unset, nodes are not checked against one (inventory/checks.py).
     subnet: ipaddress.IPv4Network | None = None
     ssh: SshSpec = Field(default_factory=SshSpec)
     hosts: HostsSpec = Field(default_factory=HostsSpec)
@@ -452,7 +455,7 @@ def _spec_error(source: str, exc: ValidationError) -> SpecError:
 
 
 def spec_problem(spec: ClusterSpec, field: str, message: str, hint: str | None = None) -> SpecError:
-    """A SpecError about one field, found after loading (inventory.py's checks)."""
+    """A SpecError about one field, found after loading (pi_k8s.inventory's checks)."""
     return SpecError(
         f"{spec.source}: {field}: {message.rstrip('.')}",
         hint=hint or _HINTS.get(field.split(".")[0].split("[")[0]),

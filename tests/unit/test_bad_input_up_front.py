@@ -15,8 +15,9 @@ import asyncssh
 import pytest
 from typer.testing import CliRunner
 
-from pi_k8s import discovery, paths
+from pi_k8s import paths
 from pi_k8s.cli import app
+from pi_k8s.discovery import pipeline
 from pi_k8s.verify import CheckResult, VerifyReport
 
 runner = CliRunner(env={"COLUMNS": "200"})
@@ -79,8 +80,8 @@ def test_discover_output_that_is_a_directory_is_refused(
 @pytest.fixture
 def no_scan(monkeypatch: pytest.MonkeyPatch) -> None:
     """Discovery past its input checks fails the test: no interface read, no sweep."""
-    monkeypatch.setattr(discovery, "local_addresses", _never("local_addresses"))
-    monkeypatch.setattr(discovery, "_discover", _never("_discover"))
+    monkeypatch.setattr(pipeline, "local_addresses", _never("local_addresses"))
+    monkeypatch.setattr(pipeline, "find_hosts", _never("find_hosts"))
 
 
 def _key_files(tmp_path: Path) -> dict[str, Path]:
@@ -118,12 +119,12 @@ def test_discover_identity_that_is_not_a_usable_private_key_is_refused_before_sc
 def test_discover_accepts_a_private_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key = tmp_path / "id_ed25519"
     asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(key))
-    monkeypatch.setattr(discovery, "local_addresses", list)
+    monkeypatch.setattr(pipeline, "local_addresses", list)
 
     async def nothing(*args: object, **kwargs: object) -> list[Any]:
         return []
 
-    monkeypatch.setattr(discovery, "_discover", nothing)
+    monkeypatch.setattr(pipeline, "find_hosts", nothing)
     result = runner.invoke(app, ["discover", "--subnet", SUBNET, "--identity", str(key)])
     assert result.exit_code == 3, result.output  # got past the key: nothing found
     assert "No Raspberry Pi found" in result.stderr

@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pi_k8s"
 
 # Public names pi_k8s/ does not call itself, each with the reason it stays.
 NOT_CALLED_BY_THE_PACKAGE = {
-    "build_inventory": "the Python API's documented one-call form (pi_k8s/inventory.py)",
+    "build_inventory": "the Python API's documented one-call form (pi_k8s/inventory/plan.py)",
     "changed_total": "RunResult's changed count; benchmarks/converge.py prints it",
     "unreachable_hosts": "RunResult's unreachable hosts; only a testbed test reads it",
 }
@@ -40,14 +40,15 @@ def defined(trees: dict[Path, ast.Module]) -> dict[str, str]:
 
 
 def referenced(trees: dict[Path, ast.Module]) -> set[str]:
+    """Names pi_k8s/ uses; a package's __init__ re-exporting a name is not a use of it."""
     names: set[str] = set()
-    for tree in trees.values():
+    for path, tree in trees.items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Name):
                 names.add(node.id)
             elif isinstance(node, ast.Attribute):
                 names.add(node.attr)
-            elif isinstance(node, ast.ImportFrom):
+            elif isinstance(node, ast.ImportFrom) and path.name != "__init__.py":
                 names.update(alias.name for alias in node.names)
     return names
 

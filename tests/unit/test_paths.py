@@ -34,7 +34,7 @@ def shared(tmp_path: Path) -> Path:
 
 def test_known_hosts_in_a_shared_dir_leaves_the_dir_mode_alone(shared: Path) -> None:
     """`discover --known-hosts` with a file in a shared dir must not make that dir 0700."""
-    known = discovery._KnownHosts(shared / "kh")
+    known = discovery.KnownHosts(shared / "kh")
     key = asyncssh.generate_private_key("ssh-ed25519")
     known.record("10.213.0.10", key)
     known.save()
@@ -47,7 +47,7 @@ def test_known_hosts_keeps_an_existing_files_mode(tmp_path: Path) -> None:
     kh = tmp_path / "kh"
     kh.write_text("")
     kh.chmod(0o644)
-    known = discovery._KnownHosts(kh)
+    known = discovery.KnownHosts(kh)
     known.record("10.213.0.11", asyncssh.generate_private_key("ssh-ed25519"))
     known.save()
     assert _mode(kh) == 0o644

@@ -1,0 +1,79 @@
+"""Role decisions → the Ansible inventory dict (groups, host and cluster_* variables)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from pi_k8s.inventory.decisions import RoleDecision
+from pi_k8s.models import PiHost
+from pi_k8s.spec import ClusterSpec, HostOverride
+
+
+def _host_vars(spec: ClusterSpec, h: PiHost, override: HostOverride | None) -> dict[str, Any]:
+    hv: dict[str, Any] = {"ansible_host": h.ip, "ansible_user": spec.ssh.user}
+    facts = {
+        "pi_k8s_mac": h.mac.lower() if h.mac else None,
+        "pi_k8s_arch": h.kernel_arch,
+        "pi_k8s_userland_arch": h.userland_arch,
+        "pi_k8s_model": h.model,
+        "pi_k8s_memory_mb": h.memory_mb,
+        "pi_k8s_os": h.os_id,
+        "pi_k8s_root_kind": h.root_kind,
+    }
+    hv.update({k: v for k, v in facts.items() if v is not None})
+    if override and override.labels:
+        hv["k3s_node_labels"] = dict(override.labels)
+    if override and override.taints:
+        hv["k3s_node_taints"] = list(override.taints)
+    return hv
+
+
+def _shell_word(text: str) -> str:
+    """Quote for Ansible's shlex split only when needed (ssh expands a bare ~ itself)."""
+    return text if re.fullmatch(r"[\w@%+=:,./~-]+", text) else shlex.quote(text)
+
+
+def inventory_data(
+    spec: ClusterSpec,
+    decisions: Sequence[RoleDecision],
+    overrides: dict[str, tuple[str, HostOverride]],
+) -> dict[str, Any]:
+    def group(role: str) -> dict[str, Any]:
+        return {
+            str(d.host.hostname): _host_vars(
+                spec, d.host, overrides.get(str(d.host.hostname), (None, None))[1]
+            )
+            for d in decisions
+            if d.role == role
+        }
+
+    servers = [d.host for d in decisions if d.role == "server"]
+    gv: dict[str, Any] = {"cluster_name": spec.name}
+    if spec.k3s.version:
+        gv["cluster_k3s_version"] = spec.k3s.version
+    else:
+        gv["cluster_k3s_channel"] = spec.k3s.channel
+    gv["cluster_api_endpoint"] = servers[0].ip
+    if spec.ssh.identity:
+        gv["ansible_ssh_private_key_file"] = spec.ssh.identity
+    if spec.ssh.known_hosts:
+        gv["ansible_ssh_common_args"] = (
+            f"-o UserKnownHostsFile={_shell_word(spec.ssh.known_hosts)} "
+            "-o StrictHostKeyChecking=yes"
+        )
+    return {
+        "all": {
+            "children": {
+                "k3s_cluster": {
+                    "children": {
+                        "server": {"hosts": group("server")},
+                        "agent": {"hosts": group("agent")},
+                    },
+                    "vars": gv,
+                }
+            }
+        }
+    }

@@ -1,0 +1,54 @@
+"""Checks on the chosen nodes: the spec's subnet (a refusal) and hardware warnings."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+from pi_k8s.inventory.decisions import RoleDecision
+from pi_k8s.inventory.roles import FAST_ROOTS
+from pi_k8s.inventory.selection import label
+from pi_k8s.models import PiHost
+from pi_k8s.spec import ClusterSpec, spec_problem
+
+
+def check_addresses(spec: ClusterSpec, nodes: Sequence[PiHost]) -> None:
+    subnet = spec.subnet
+    if subnet is None:
+        return
+    for h in nodes:
+        if ipaddress.IPv4Address(h.ip) not in subnet:
+            raise spec_problem(
+                spec,
+                "subnet",
+                f"node {label(h)} is outside {subnet}.",
+                hint="Fix subnet, or leave the host out with hosts.exclude.",
+            )
+
+
+# -------------------------------------------------------------------------- warnings
+
+
+def hardware_warnings(spec: ClusterSpec, decisions: Sequence[RoleDecision]) -> list[str]:
+    out = []
+    nodes = [d.host for d in decisions]
+    armhf = [str(h.hostname) for h in nodes if h.userland_arch == "armhf"]
+    arm64 = [str(h.hostname) for h in nodes if h.userland_arch == "arm64"]
+    if armhf and arm64:
+        out.append(
+            f"32-bit userland (armhf) on {', '.join(armhf)} mixed with arm64 on "
+            f"{', '.join(arm64)}: every image must be built for both; reinstall a 64-bit "
+            "OS on the armhf hosts if you can."
+        )
+    if spec.servers > 1:
+        slow = [
+            str(d.host.hostname)
+            for d in decisions
+            if d.role == "server" and d.host.root_kind not in FAST_ROOTS
+        ]
+        if slow:
+            out.append(
+                f"etcd servers without an SSD/NVMe/USB root: {', '.join(slow)}; "
+                "k3s warns that SD cards cannot take etcd's write load."
+            )
+    return out
