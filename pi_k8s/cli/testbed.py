@@ -9,9 +9,9 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import testbed as tb
-from pi_k8s import testbed_qemu as tbq
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import UsageError
+from pi_k8s.testbed import qemu as tbq
 
 app = typer.Typer(
     help="Local test hosts (podman containers that look like Pis) to run pi-k8s without a Pi.",
