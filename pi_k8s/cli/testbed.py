@@ -27,6 +27,14 @@ def _driver_module(name: str) -> ModuleType:
     return tbq if tbq.recorded_driver(name) == tbq.DRIVER else tb
 
 
+def _show(bed: tb.Testbed, as_json: bool) -> None:
+    """Print the testbed: JSON with --json, else a table."""
+    if as_json:
+        console.print_json(bed.to_dict())
+    else:
+        console.testbed_table(bed)
+
+
 @app.command()
 @handles_errors
 def up(
@@ -70,10 +78,7 @@ def up(
         )
     else:
         raise UsageError(f"Unknown --driver {driver!r}.", hint="Use container or qemu.")
-    if as_json:
-        console.print_json(bed.to_dict())
-    else:
-        console.testbed_table(bed)
+    _show(bed, as_json)
 
 
 @app.command()
@@ -81,10 +86,7 @@ def up(
 def status(name: NameOpt = tb.DEFAULT_NAME, as_json: JsonOpt = False) -> None:
     """List the testbed's hosts."""
     bed = _driver_module(name).status(name)
-    if as_json:
-        console.print_json(bed.to_dict())
-    else:
-        console.testbed_table(bed)
+    _show(bed, as_json)
 
 
 @app.command()

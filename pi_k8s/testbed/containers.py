@@ -9,7 +9,6 @@ creates carries the label ``pi-k8s.testbed=<name>`` so ``down()`` can remove it 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import shutil
@@ -27,8 +26,10 @@ from pi_k8s.testbed.hosts import (
     Testbed,
     TestbedHost,
     noop,
+    parse_subnet,
     plan_hosts,
     testbed_dir,
+    testbed_record,
     validate_name,
 )
 from pi_k8s.testbed.image import ensure_image, image_tag
@@ -167,17 +168,7 @@ def up(
     validate_name(name)
     if nodes < 0 or others < 0 or nodes + others == 0:
         raise UsageError("A testbed needs at least one host.", hint="Pass --nodes 1 or more.")
-    try:
-        net = ipaddress.ip_network(subnet)
-    except ValueError as exc:
-        raise UsageError(
-            f"Invalid subnet {subnet!r}: {exc}.", hint="Use CIDR form, e.g. 10.213.13.0/24."
-        ) from exc
-    if not net.is_private or net.version != 4:
-        raise UsageError(
-            f"Subnet {subnet} is not a private IPv4 range.",
-            hint="The testbed only uses private ranges, e.g. 10.213.13.0/24.",
-        )
+    net = parse_subnet(subnet, DEFAULT_SUBNET)
     plans = plan_hosts(name, str(net), nodes, others)
     check_environment()
     directory = ensure_private_dir(testbed_dir(name))
@@ -217,7 +208,6 @@ def up(
 def status(name: str = DEFAULT_NAME) -> Testbed:
     """The testbed's hosts as podman reports them (empty list when it is down)."""
     validate_name(name)
-    directory = testbed_dir(name)
     hosts: list[TestbedHost] = []
     network = _resource(name)
     subnet = ""
@@ -246,17 +236,7 @@ def status(name: str = DEFAULT_NAME) -> Testbed:
             if net.get("name") == network:
                 subnet = net["subnets"][0]["subnet"]
     hosts.sort(key=lambda h: (h.kind != "pi", len(h.name), h.name))
-    return Testbed(
-        name=name,
-        network=network,
-        subnet=subnet,
-        image=image_tag(),
-        ssh_key=directory / "id_ed25519",
-        known_hosts=directory / "known_hosts",
-        inventory=directory / "hosts.json",
-        ssh_config=directory / "ssh_config",
-        hosts=hosts,
-    )
+    return testbed_record(name, network, subnet, image_tag(), hosts)
 
 
 def down(name: str = DEFAULT_NAME, *, progress: Progress = noop) -> int:

@@ -79,6 +79,40 @@ class Plan:
     profile: pi_identity.PiProfile | None
 
 
+def parse_subnet(subnet: str, example: str) -> ipaddress.IPv4Network:
+    """``subnet`` as a network; a UsageError unless it is a private IPv4 range."""
+    try:
+        net = ipaddress.ip_network(subnet)
+    except ValueError as exc:
+        raise UsageError(
+            f"Invalid subnet {subnet!r}: {exc}.", hint=f"Use CIDR form, e.g. {example}."
+        ) from exc
+    if not net.is_private or not isinstance(net, ipaddress.IPv4Network):
+        raise UsageError(
+            f"Subnet {subnet} is not a private IPv4 range.",
+            hint=f"The testbed only uses private ranges, e.g. {example}.",
+        )
+    return net
+
+
+def testbed_record(
+    name: str, network: str, subnet: str, image: str, hosts: list[TestbedHost]
+) -> Testbed:
+    """A testbed with its hosts; its access files are those of its state directory."""
+    directory = testbed_dir(name)
+    return Testbed(
+        name=name,
+        network=network,
+        subnet=subnet,
+        image=image,
+        ssh_key=directory / "id_ed25519",
+        known_hosts=directory / "known_hosts",
+        inventory=directory / "hosts.json",
+        ssh_config=directory / "ssh_config",
+        hosts=hosts,
+    )
+
+
 def plan_hosts(testbed: str, subnet: str, nodes: int, others: int) -> list[Plan]:
     net = ipaddress.ip_network(subnet)
     addresses = list(net.hosts())

@@ -1,4 +1,7 @@
-"""The guest architectures test VMs come in, and how QEMU runs each."""
+"""The guest architectures test VMs come in, and how QEMU runs each.
+
+``ARCHES`` is a data table: its entries are alike by design.
+"""
 
 from __future__ import annotations
 

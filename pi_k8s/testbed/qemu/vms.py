@@ -15,18 +15,9 @@ from pathlib import Path
 
 from pi_k8s.errors import TestbedError, UsageError
 from pi_k8s.paths import ensure_private_dir
+from pi_k8s.testbed import DEFAULT_NAME, Progress, Testbed, TestbedHost, testbed_dir
 from pi_k8s.testbed.access import ensure_key, wait_ssh, write_access_files
-from pi_k8s.testbed.hosts import (
-    DEFAULT_NAME,
-    Plan,
-    Progress,
-    Testbed,
-    TestbedHost,
-    noop,
-    plan_hosts,
-    testbed_dir,
-    validate_name,
-)
+from pi_k8s.testbed.hosts import Plan, noop, parse_subnet, plan_hosts, testbed_record, validate_name
 from pi_k8s.testbed.qemu.arch import Arch, get_arch
 from pi_k8s.testbed.qemu.image import ensure_image, image_name
 from pi_k8s.testbed.qemu.kvm import kvm_works
@@ -141,17 +132,7 @@ def up(
         raise UsageError("A VM testbed needs at least one host.", hint="Pass --nodes 1 or more.")
     memory_mb = memory_mb or int(os.environ.get("PI_K8S_VM_MEMORY_MB", DEFAULT_MEMORY_MB))
     cpus = cpus or int(os.environ.get("PI_K8S_VM_CPUS", DEFAULT_CPUS))
-    try:
-        net = ipaddress.ip_network(subnet)
-    except ValueError as exc:
-        raise UsageError(
-            f"Invalid subnet {subnet!r}: {exc}.", hint=f"Use CIDR form, e.g. {DEFAULT_SUBNET}."
-        ) from exc
-    if not net.is_private or not isinstance(net, ipaddress.IPv4Network):
-        raise UsageError(
-            f"Subnet {subnet} is not a private IPv4 range.",
-            hint=f"The testbed only uses private ranges, e.g. {DEFAULT_SUBNET}.",
-        )
+    net = parse_subnet(subnet, DEFAULT_SUBNET)
     plans = plan_hosts(name, str(net), nodes, 0)
     if recorded_driver(name) != DRIVER and (testbed_dir(name) / "hosts.json").exists():
         raise UsageError(
@@ -183,7 +164,7 @@ def up(
                 progress(f"stopping {vm.name}")
             if vm.name not in wanted:
                 shutil.rmtree(vm, ignore_errors=True)
-    ensure_bridge(name, net)  # type: ignore[arg-type]
+    ensure_bridge(name, net)
     host_keys: dict[str, str] = {}
     for index, plan in enumerate(plans, start=1):
         vm = ensure_private_dir(_vm_dir(name, plan.name))
@@ -197,7 +178,7 @@ def up(
             ["cp", "--reflink=auto", "--sparse=always", str(image.disk), str(vm / "disk.img")],
             "copying the VM disk",
         )
-        host_keys[plan.name] = seed_image(vm, plan, net, key, name)  # type: ignore[arg-type]
+        host_keys[plan.name] = seed_image(vm, plan, net, key, name)
         for src in (image.kernel, image.initrd):
             shutil.copy2(src, vm / src.name)
         (vm / "host_key.pub").write_text(host_keys[plan.name] + "\n")
@@ -283,17 +264,7 @@ def status(name: str = DEFAULT_NAME) -> Testbed:
             )
         )
     hosts.sort(key=lambda h: (len(h.name), h.name))
-    return Testbed(
-        name=name,
-        network=bridge_name(name),
-        subnet=subnet,
-        image=image,
-        ssh_key=directory / "id_ed25519",
-        known_hosts=directory / "known_hosts",
-        inventory=directory / "hosts.json",
-        ssh_config=directory / "ssh_config",
-        hosts=hosts,
-    )
+    return testbed_record(name, bridge_name(name), subnet, image, hosts)
 
 
 def down(name: str = DEFAULT_NAME, *, progress: Progress = noop) -> int:
