@@ -5,7 +5,7 @@ their own kernel (``qemu``, imported as ``pi_k8s.testbed.qemu``). Both start fro
 same Debian image recipe (``image``), lay out hosts the same way (``hosts``) and write
 the same access files (``access``).
 
-This package's names are the container testbed's API (``from pi_k8s import testbed``):
+This package's names are the container testbed's API (``from pi_k8s import testbed``).
 """
 
 from pi_k8s.testbed.access import wait_ssh as wait_ssh
