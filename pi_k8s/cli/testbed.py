@@ -9,9 +9,9 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import testbed as tb
-from pi_k8s import testbed_qemu as tbq
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import UsageError
+from pi_k8s.testbed import qemu as tbq
 
 app = typer.Typer(
     help="Local test hosts (podman containers that look like Pis) to run pi-k8s without a Pi.",
@@ -25,6 +25,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def _driver_module(name: str) -> ModuleType:
     """The module that runs this testbed: the driver recorded in its state dir."""
     return tbq if tbq.recorded_driver(name) == tbq.DRIVER else tb
+
+
+def _show(bed: tb.Testbed, as_json: bool) -> None:
+    """Print the testbed: JSON with --json, else a table."""
+    if as_json:
+        console.print_json(bed.to_dict())
+    else:
+        console.testbed_table(bed)
 
 
 @app.command()
@@ -70,10 +78,7 @@ def up(
         )
     else:
         raise UsageError(f"Unknown --driver {driver!r}.", hint="Use container or qemu.")
-    if as_json:
-        console.print_json(bed.to_dict())
-    else:
-        console.testbed_table(bed)
+    _show(bed, as_json)
 
 
 @app.command()
@@ -81,10 +86,7 @@ def up(
 def status(name: NameOpt = tb.DEFAULT_NAME, as_json: JsonOpt = False) -> None:
     """List the testbed's hosts."""
     bed = _driver_module(name).status(name)
-    if as_json:
-        console.print_json(bed.to_dict())
-    else:
-        console.testbed_table(bed)
+    _show(bed, as_json)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from pi_k8s import testbed as tb
+from pi_k8s.testbed.access import write_access_files
 from tests.testbed_inventory import cluster_inventory
 
 
@@ -20,7 +21,7 @@ def _bed(tmp_path: Path) -> tb.Testbed:
         for i in (1, 2, 3)
     ]
     key = tmp_path / "id_ed25519"
-    tb._write_access_files(tmp_path, hosts, key, {h.name: "ssh-ed25519 AAAA" for h in hosts})
+    write_access_files(tmp_path, hosts, key, {h.name: "ssh-ed25519 AAAA" for h in hosts})
     return tb.Testbed(
         name="unit",
         network="pi-k8s-unit",

@@ -9,8 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from pi_k8s import pi_identity
-from pi_k8s import testbed_qemu as tbq
+from pi_k8s import testbed as tb
 from pi_k8s.cli import app
+from pi_k8s.testbed import qemu as tbq
+from pi_k8s.testbed.qemu import disk, image, initramfs, tools
 
 
 def invoke(*args: str) -> tuple[int, str]:
@@ -22,7 +24,7 @@ def test_unknown_arch_is_a_usage_error_before_anything_starts() -> None:
     code, output = invoke("testbed", "up", "--driver", "qemu", "--arch", "riscv64", "--name", "u1")
     assert code == 2, output
     assert "Unknown --arch 'riscv64'" in output and "x86_64, arm64" in output
-    assert not tbq.tb.testbed_dir("u1").exists()
+    assert not tb.testbed_dir("u1").exists()
 
 
 def test_unknown_driver_is_a_usage_error() -> None:
@@ -41,9 +43,9 @@ def test_others_are_refused_for_vms() -> None:
 def test_missing_qemu_is_an_environment_problem_with_the_apt_hint(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    real = tbq.shutil.which
+    real = tools.shutil.which
     monkeypatch.setattr(
-        tbq.shutil, "which", lambda tool: None if tool.startswith("qemu-system") else real(tool)
+        tools.shutil, "which", lambda tool: None if tool.startswith("qemu-system") else real(tool)
     )
     code, output = invoke("testbed", "up", "--driver", "qemu", "--arch", "arm64", "--name", "u4")
     assert code == 6, output
@@ -55,12 +57,12 @@ def test_missing_qemu_is_an_environment_problem_with_the_apt_hint(
 def test_not_enough_memory_is_refused_before_anything_starts(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(tbq.shutil, "which", lambda tool: f"/usr/bin/{tool}")
-    monkeypatch.setattr(tbq, "_mem_available_mb", lambda: 3000)
+    monkeypatch.setattr(tools.shutil, "which", lambda tool: f"/usr/bin/{tool}")
+    monkeypatch.setattr(tools, "_mem_available_mb", lambda: 3000)
     code, output = invoke("testbed", "up", "--driver", "qemu", "--nodes", "3", "--name", "u5")
     assert code == 6, output
     assert "Not enough memory for 3 VM(s)" in output and "3000 MB is available" in output
-    assert not (tbq.tb.testbed_dir("u5") / "driver").exists()
+    assert not (tb.testbed_dir("u5") / "driver").exists()
 
 
 def test_kernel_append_maps_serial0_to_the_vm_uart_and_keeps_the_rest() -> None:
@@ -76,11 +78,11 @@ def test_missing_cmdline_txt_still_boots_the_root_partition() -> None:
 
 
 def test_mbr_carries_the_pi_os_disk_id_and_root_on_partition_2(tmp_path: Path) -> None:
-    disk = tmp_path / "d.img"
+    img = tmp_path / "d.img"
     size = 64 * 1024**2
-    disk.write_bytes(b"\0" * size)
-    tbq._write_mbr(disk, size)
-    mbr = disk.read_bytes()[:512]
+    img.write_bytes(b"\0" * size)
+    disk.write_mbr(img, size)
+    mbr = img.read_bytes()[:512]
     assert mbr[510:512] == b"\x55\xaa"
     assert mbr[440:444].hex() == "9190634e"  # 0x4e639091, little-endian
     p2 = mbr[462:478]
@@ -89,7 +91,7 @@ def test_mbr_carries_the_pi_os_disk_id_and_root_on_partition_2(tmp_path: Path) -
 
 
 def test_cpio_is_newc_with_a_trailer() -> None:
-    data = tbq._cpio_newc([("init", 0o100755, b"#!/bin/sh\n", (0, 0))])
+    data = initramfs.cpio_newc([("init", 0o100755, b"#!/bin/sh\n", (0, 0))])
     assert data.startswith(b"070701")
     assert b"init\0" in data and b"TRAILER!!!\0" in data
     assert len(data) % 4 == 0
@@ -101,7 +103,7 @@ def test_module_closure_puts_dependencies_first(tmp_path: Path) -> None:
         "kernel/fs/jbd2/jbd2.ko:\nkernel/fs/mbcache.ko:\n"
         "kernel/drivers/block/virtio_blk.ko:\n"
     )
-    order = tbq._module_closure(tmp_path, ("virtio_pci", "virtio_blk", "ext4"))
+    order = initramfs.module_closure(tmp_path, ("virtio_pci", "virtio_blk", "ext4"))
     assert order == [
         "kernel/drivers/block/virtio_blk.ko",
         "kernel/fs/jbd2/jbd2.ko",
@@ -113,7 +115,7 @@ def test_module_closure_puts_dependencies_first(tmp_path: Path) -> None:
 def test_image_name_changes_with_its_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
     before = tbq.image_name(tbq.ARCHES["x86_64"])
     assert before != tbq.image_name(tbq.ARCHES["arm64"])
-    monkeypatch.setattr(tbq, "VM_PACKAGES", (*tbq.VM_PACKAGES, "strace"))
+    monkeypatch.setattr(image, "VM_PACKAGES", (*image.VM_PACKAGES, "strace"))
     assert tbq.image_name(tbq.ARCHES["x86_64"]) != before
 
 

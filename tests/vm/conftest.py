@@ -18,7 +18,7 @@ import testinfra
 import yaml
 
 from pi_k8s import testbed as tb
-from pi_k8s import testbed_qemu as tbq
+from pi_k8s.testbed import qemu as tbq
 from tests.conftest import REPO
 from tests.testbed_inventory import cluster_inventory
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pi_k8s import testbed as tb
-from pi_k8s import testbed_qemu as tbq
+from pi_k8s.testbed import qemu as tbq
 from tests.conftest import run_bootstrap
 from tests.vm.conftest import host, make_vms, write_inventory
 
