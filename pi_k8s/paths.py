@@ -117,6 +117,27 @@ def check_output_file(path: Path, option: str) -> None:
         )
 
 
+def check_creatable_file(path: Path, option: str) -> None:
+    """Refuse, before any work, a file whose missing directories cannot be created.
+
+    Unlike ``check_output_file``, missing parent directories are fine (the command
+    creates them); a file standing where one of them must go, or ``path`` being a
+    directory, is a UsageError (exit 2).
+    """
+    probe = path.parent
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(
+            f"{option} {path}: {probe} is not a directory.",
+            hint="Pass a path whose parent directories exist or can be created.",
+        )
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory.", hint=f"Pass a file name, e.g. {path / 'hosts.yml'}."
+        )
+
+
 def write_atomic(path: Path, text: str, *, mode: int = 0o644) -> Path:
     """Write ``text`` to ``path`` through a temp file in the same directory + os.replace.
 

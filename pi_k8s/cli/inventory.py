@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console
+from pi_k8s import console, paths
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import UsageError
 from pi_k8s.inventory import load_hosts, plan_inventory, write_inventory
@@ -62,6 +62,7 @@ def inventory(
                 f"--subnet {net!r} is not an IPv4 network.", hint="e.g. --subnet 192.168.1.0/24"
             ) from None
 
+    paths.check_creatable_file(output, "--output")  # before discovery, not after it
     render(spec, from_file=from_file, discover=discover, subnets=subnets or [], output=output)
 
 
