@@ -301,7 +301,9 @@ def _workload(
 ) -> RenderedWorkload:
     at = f"workloads[{i}]"
     if not isinstance(item, dict):
-        raise _problem(source, None, at, "must be a mapping with name and manifests or helm", "")
+        raise _problem(
+            source, None, at, "must be a mapping with name and manifests or helm", _SPEC_HINT
+        )
     unknown = sorted(set(map(str, item)) - _WORKLOAD_KEYS)
     if unknown:
         raise _problem(
@@ -379,7 +381,11 @@ def _manifest_files(source: str, at: str, entries: Any, base: Path) -> list[Path
             files.append(path)
         else:
             raise _problem(
-                source, None, f"{at}[{j}]", f"{entry} does not exist (relative to the spec)", ""
+                source,
+                None,
+                f"{at}[{j}]",
+                f"{entry} does not exist (relative to the spec)",
+                _SPEC_HINT,
             )
     return files
 
@@ -514,10 +520,14 @@ def _helm(
     spec["targetNamespace"] = namespace
     if "createNamespace" in helm:
         if not isinstance(helm["createNamespace"], bool):
-            raise _problem(source, None, f"{at}.createNamespace", "must be true or false", "")
+            raise _problem(
+                source, None, f"{at}.createNamespace", "must be true or false", _SPEC_HINT
+            )
         spec["createNamespace"] = helm["createNamespace"]
     if "values" in helm and "valuesContent" in helm:
-        raise _problem(source, None, at, "give either values or valuesContent, not both", "")
+        raise _problem(
+            source, None, at, "give either values or valuesContent, not both", _SPEC_HINT
+        )
     if "values" in helm:
         if not isinstance(helm["values"], dict):
             raise _problem(source, None, f"{at}.values", "must be a mapping", _SPEC_HINT)
@@ -548,7 +558,9 @@ def _chart_archive(source: str, at: str, helm: dict[str, Any], base: Path) -> st
     entry = helm["chartContent"]
     path = base / entry
     if not path.is_file():
-        raise _problem(source, None, at, f"{entry} does not exist (relative to the spec)", "")
+        raise _problem(
+            source, None, at, f"{entry} does not exist (relative to the spec)", _SPEC_HINT
+        )
     data = path.read_bytes()
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
@@ -585,7 +597,7 @@ def _check_object(
             raise _problem(shown, index, key, "must be non-empty text", _MANIFEST_HINT)
     meta = doc.get("metadata")
     if not isinstance(meta, dict):
-        raise _problem(shown, index, "metadata", "required (a mapping with name)", "")
+        raise _problem(shown, index, "metadata", "required (a mapping with name)", _SPEC_HINT)
     if "name" not in meta:
         fld = "metadata.name"
         msg = "required" + (" (generateName is not supported)" if "generateName" in meta else "")
