@@ -53,7 +53,10 @@ def inventory(
             hint="pi-k8s discover --json > discovery.json writes the file --from reads.",
         )
     if subnets and not discover:
-        raise UsageError("--subnet only applies with --discover.")
+        raise UsageError(
+            "--subnet only applies with --discover.",
+            hint="Drop --subnet, or discover now with --discover --subnet CIDR.",
+        )
     for net in subnets or []:
         try:
             ipaddress.IPv4Network(net, strict=False)
