@@ -59,12 +59,18 @@ def _spec(extra: str) -> dict[str, str]:
 CASES: dict[str, Case] = {
     # ------------------------------------------------------------------ discover
     "discover_subnet_closing_tag": Case(
-        ["discover", "--subnet", "[/x]"], 2, ["Invalid subnet '[/x]'"], "Use CIDR form"
+        ["discover", "--subnet", "[/x]"], 2, ["error: Invalid subnet '[/x]'"], "Use CIDR form"
     ),
     "discover_subnet_markup": Case(
         ["discover", "--subnet", "[bold]lan[/bold]"],
         2,
         ["Invalid subnet '[bold]lan[/bold]'"],
+        "Use CIDR form",
+    ),
+    "discover_subnet_bracketed_list": Case(
+        ["discover", "--subnet", "[pi-a, pi-b]"],
+        2,
+        ["error: Invalid subnet '[pi-a, pi-b]'"],
         "Use CIDR form",
     ),
     "discover_subnet_very_long_unicode": Case(
