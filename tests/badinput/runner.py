@@ -57,18 +57,13 @@ def plain(text: str) -> str:
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text).replace("\r", "")
 
 
-def run_piped(
-    args: list[str],
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 300,
-) -> Run:
-    """Run pi-k8s with stdout and stderr on pipes; the output is stdout then stderr."""
+def _piped(command: list[str], env: dict[str, str], cwd: Path | None, timeout: float) -> Run:
+    """stdout and stderr on pipes; the output is stdout then stderr."""
     proc = subprocess.run(
-        pi_k8s_command() + args,
+        command,
         capture_output=True,
         text=True,
-        env=cli_env(env),
+        env=env,
         cwd=cwd,
         stdin=subprocess.DEVNULL,
         timeout=timeout,
@@ -76,22 +71,11 @@ def run_piped(
     return Run("piped", proc.returncode, proc.stdout + proc.stderr)
 
 
-def run_in_pty(
-    args: list[str],
-    env: Mapping[str, str] | None = None,
-    cwd: Path | None = None,
-    timeout: float = 300,
-) -> Run:
-    """Run pi-k8s with stdin, stdout and stderr on a pseudo-terminal."""
+def _pty(command: list[str], env: dict[str, str], cwd: Path | None, timeout: float) -> Run:
+    """stdin, stdout and stderr on one pseudo-terminal, read until the child closes it."""
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(
-        pi_k8s_command() + args,
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        env=cli_env(env),
-        cwd=cwd,
-        close_fds=True,
+        command, stdin=secondary, stdout=secondary, stderr=secondary, env=env, cwd=cwd
     )
     os.close(secondary)
     chunks: list[bytes] = []
@@ -100,7 +84,7 @@ def run_in_pty(
             ready, _, _ = select.select([primary], [], [], timeout)
             if not ready:
                 proc.kill()
-                raise AssertionError(f"pi-k8s {args} produced nothing for {timeout}s")
+                raise AssertionError(f"{command} produced nothing for {timeout}s")
             try:
                 data = os.read(primary, 4096)
             except OSError:  # EIO: the child closed the terminal
@@ -121,9 +105,10 @@ def run(
     cwd: Path | None = None,
     timeout: float = 300,
 ) -> Run:
-    """``run_piped`` or ``run_in_pty``, by ``mode`` (one of MODES)."""
-    runner = {"piped": run_piped, "pty": run_in_pty}[mode]
-    return runner(args, env=env, cwd=cwd, timeout=timeout)
+    """Run ``pi-k8s ARGS`` piped or under a pseudo-terminal (``mode``, one of MODES),
+    in ``cwd``, with ``cli_env(env)``."""
+    runner = {"piped": _piped, "pty": _pty}[mode]
+    return runner(pi_k8s_command() + args, cli_env(env), cwd, timeout)
 
 
 def assert_refused(result: Run, code: int, expect: list[str], hint: str | None = None) -> None:

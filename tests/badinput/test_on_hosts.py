@@ -24,7 +24,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ import pytest
 import yaml
 
 from pi_k8s import testbed as tb
+from tests.badinput.cases import fill, load
 from tests.badinput.controller import tree
 from tests.badinput.runner import MODES, assert_refused, run
 from tests.conftest import STANDIN_VERSION, host_sh, make_testbed
@@ -69,23 +69,8 @@ def wrong_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return key
 
 
-@dataclass(frozen=True)
-class Case:
-    """args: the command line ({inv}: the inventory written from ``servers``,
-    ``agents``, ``host_vars`` and ``vars``); code, expect, hint: as in
-    test_host_free.py; airgap: a change to a copy of the stand-in airgap dir, which the
-    inventory names; host: (host, command, undo command) run around the case."""
-
-    args: list[str]
-    code: int
-    expect: list[str]
-    hint: str | None = None
-    servers: list[str] = field(default_factory=lambda: ["rpi-1"])
-    agents: list[str] = field(default_factory=lambda: ["rpi-2", "rpi-3"])
-    host_vars: dict[str, dict[str, Any]] = field(default_factory=dict)
-    vars: dict[str, Any] = field(default_factory=dict)
-    airgap: Callable[[Path], None] | None = None
-    host: tuple[str, str, str] | None = None
+def _drop_binary(airgap: Path) -> None:
+    (airgap / "k3s").unlink()
 
 
 def _drop_checksum_line(airgap: Path) -> None:
@@ -94,89 +79,15 @@ def _drop_checksum_line(airgap: Path) -> None:
     sums.write_text("".join(line for line in lines if not line.rstrip().endswith(" k3s")))
 
 
-BOOTSTRAP = ["bootstrap", "-i", "{inv}", "--no-verify"]
-
-CASES: dict[str, Case] = {
-    "bootstrap_even_servers": Case(
-        BOOTSTRAP,
-        4,
-        ["has 2 servers (rpi-1, rpi-2)", "use 1, 3, 5 or 7"],
-        servers=["rpi-1", "rpi-2"],
-        agents=["rpi-3"],
-    ),
-    "bootstrap_version_without_v": Case(
-        BOOTSTRAP,
-        4,
-        ["k3s_install_version (cluster_k3s_version) '1.31.4+k3s1'", "with the leading v"],
-        vars={"cluster_k3s_version": STANDIN_VERSION.removeprefix("v")},
-    ),
-    "bootstrap_misspelt_source": Case(
-        BOOTSTRAP,
-        4,
-        ["k3s_install_source must be one of: release, mirror, airgap, got: mirorr"],
-        vars={"cluster_k3s_source": "mirorr"},
-    ),
-    "bootstrap_airgap_lacks_the_hosts_binary": Case(
-        BOOTSTRAP,
-        4,
-        ["lacks k3s for rpi-1 (x86_64)"],
-        airgap=lambda d: (d / "k3s").unlink(),
-    ),
-    "bootstrap_airgap_lacks_the_checksum_line": Case(
-        BOOTSTRAP,
-        4,
-        ["has no checksum for k3s, the binary rpi-1 (x86_64) needs"],
-        airgap=_drop_checksum_line,
-    ),
-    "bootstrap_armv6_host": Case(
-        BOOTSTRAP,
-        4,
-        ["rpi-3 is armv6l (pi_k8s_arch in the inventory)", "ARMv6 boards"],
-        host_vars={"rpi-3": {"pi_k8s_arch": "armv6l"}},
-    ),
-    "bootstrap_unreachable_host": Case(
-        BOOTSTRAP,
-        4,
-        ["rpi-9", "unreachable"],
-        agents=["rpi-2", "rpi-3", "rpi-9"],
-    ),
-    "bootstrap_wrong_ssh_key": Case(
-        BOOTSTRAP,
-        4,
-        ["unreachable", "Permission denied"],
-        host_vars={"rpi-2": {"ansible_ssh_private_key_file": "{wrong_key}"}},
-    ),
-    "bootstrap_sudo_refused": Case(
-        BOOTSTRAP,
-        4,
-        ["rpi-2", "sudo"],
-        host_vars={"rpi-2": {"ansible_user": "nosudo"}},
-        host=("rpi-2", NOSUDO_ADD, NOSUDO_DEL),
-    ),
-    "bootstrap_hostile_cluster_name": Case(
-        BOOTSTRAP,
-        4,
-        ["cluster_name"],
-        vars={"cluster_name": "[bold]évil[/x] 'q\""},
-    ),
-    "verify_unbootstrapped_hosts": Case(
-        ["verify", "-i", "{inv}", "--skip-workloads"],
-        5,
-        ["check(s) failed", "rpi-1: k3s"],
-        "Each failure above says its likely cause and fix",
-    ),
-    "verify_unreachable_host": Case(
-        ["verify", "-i", "{inv}", "--skip-workloads"],
-        5,
-        ["rpi-9: reachable", "10.213.90.250"],
-        agents=["rpi-2", "rpi-3", "rpi-9"],
-    ),
-    "deploy_to_unbootstrapped_cluster": Case(
-        ["deploy", "-s", "workloads.yaml", "-i", "{inv}", "--no-wait"],
-        4,
-        ["rpi-1"],
-    ),
+# A case's ``airgap``: the change to its copy of the stand-in airgap dir; its ``host``:
+# (host, command run before, command run after, whatever happened).
+AIRGAP_CHANGES: dict[str, Callable[[Path], None]] = {
+    "drop_binary": _drop_binary,
+    "drop_checksum_line": _drop_checksum_line,
 }
+HOST_CHANGES = {"nosudo_user": ("rpi-2", NOSUDO_ADD, NOSUDO_DEL)}
+# The cases: cases.yaml, section on_hosts ({inv} and {wrong_key} are filled per run).
+CASES = load("on_hosts")
 
 WORKLOADS = (
     "workloads:\n  - name: web\n    manifests: [web.yaml]\n",
@@ -185,25 +96,27 @@ WORKLOADS = (
 )
 
 
-def _inventory(bed: tb.Testbed, case: Case, work: Path, airgap: Path, key: Path) -> Path:
+def _inventory(bed: tb.Testbed, case: dict[str, Any], work: Path, airgap: Path) -> Path:
     """The case's hand-written inventory: k3s from the airgap dir, as the inventory says."""
     k3s = {
         "cluster_k3s_source": "airgap",
         "cluster_k3s_airgap_dir": str(airgap),
         "cluster_k3s_version": STANDIN_VERSION,
     }
+    agents = case.get("agents", ["rpi-2", "rpi-3"])
     inv = cluster_inventory(
-        bed, case.servers, [a for a in case.agents if a != "rpi-9"], **{**k3s, **case.vars}
+        bed,
+        case.get("servers", ["rpi-1"]),
+        [a for a in agents if a != "rpi-9"],
+        **{**k3s, **case.get("vars", {})},
     )
     groups = inv["all"]["children"]["k3s_cluster"]["children"]  # type: ignore[index]
-    if "rpi-9" in case.agents:
+    if "rpi-9" in agents:
         groups["agent"]["hosts"]["rpi-9"] = {"ansible_host": NOBODY}
-    for host, hv in case.host_vars.items():
+    for host, hv in case.get("host_vars", {}).items():
         for group in groups.values():
             if host in group["hosts"]:
-                group["hosts"][host].update(
-                    {k: str(v).replace("{wrong_key}", str(key)) for k, v in hv.items()}
-                )
+                group["hosts"][host].update(hv)
     path = work / "hosts.yml"
     path.write_text(yaml.safe_dump(inv, allow_unicode=True))
     return path
@@ -223,7 +136,7 @@ def _controller(root: Path) -> dict[str, str]:
 def test_bad_input_on_live_hosts_changes_nothing(
     name: str, mode: str, bed: tb.Testbed, airgap: Path, wrong_key: Path, tmp_path: Path
 ) -> None:
-    case = CASES[name]
+    case = fill(CASES[name], {"wrong_key": str(wrong_key)})
     work, home, state = tmp_path / "work", tmp_path / "home", tmp_path / "state"
     work.mkdir()
     (home / ".kube").mkdir(parents=True)
@@ -232,24 +145,25 @@ def test_bad_input_on_live_hosts_changes_nothing(
     # A copy in the case's directory, so the controller check covers the dir passed in.
     source = work / "airgap"
     shutil.copytree(airgap, source)
-    if case.airgap is not None:
-        case.airgap(source)
-    inv = _inventory(bed, case, work, source, wrong_key)
+    if "airgap" in case:
+        AIRGAP_CHANGES[case["airgap"]](source)
+    inv = _inventory(bed, case, work, source)
     (work / "workloads.yaml").write_text(WORKLOADS[0])
     (work / "web.yaml").write_text(WORKLOADS[1])
-    args = [a.replace("{inv}", str(inv)).replace("{wrong_key}", str(wrong_key)) for a in case.args]
+    args = fill(case["args"], {"inv": str(inv)})
     env = {"PI_K8S_STATE_DIR": str(state), "HOME": str(home)}
     containers = {h.name: h.container for h in bed.hosts}
-    if case.host:
-        assert host_sh(bed, case.host[0], case.host[1]).returncode == 0
+    host = HOST_CHANGES.get(case.get("host", ""))
+    if host:
+        assert host_sh(bed, host[0], host[1]).returncode == 0
     try:
         hosts_before, controller_before = snapshots(containers), _controller(tmp_path)
         result = run(mode, args, env=env, cwd=work, timeout=600)
         hosts_after, controller_after = snapshots(containers), _controller(tmp_path)
     finally:
-        if case.host:
-            assert host_sh(bed, case.host[0], case.host[2]).returncode == 0
-    assert_refused(result, case.code, case.expect, case.hint)
+        if host:
+            assert host_sh(bed, host[0], host[2]).returncode == 0
+    assert_refused(result, case["exit"], case["expect"], case.get("hint"))
     for h in HOSTS:
         assert hosts_after[h] == hosts_before[h], (h, result.text)
     assert controller_after == controller_before, result.text
