@@ -47,8 +47,8 @@ NOBODY = "10.213.90.250"  # in the testbed's subnet; no container has it
 HOSTS = ("rpi-1", "rpi-2", "rpi-3")
 # rpi-2 gets a user whose key is authorised but who has no sudo rights.
 NOSUDO_ADD = (
-    "useradd -m -s /bin/sh nosudo && install -d -o nosudo -m 700 /home/nosudo/.ssh"
-    " && install -o nosudo -m 600 /home/pi/.ssh/authorized_keys /home/nosudo/.ssh/"
+    "useradd -m -s /bin/sh nosudo && install -d -o nosudo -m 700 ~nosudo/.ssh"
+    " && install -o nosudo -m 600 ~pi/.ssh/authorized_keys ~nosudo/.ssh/"
 )
 # Its SSH sessions (Ansible keeps a master connection for 60 s) end before userdel.
 NOSUDO_DEL = "pkill -KILL -u nosudo; sleep 1; userdel -r nosudo"
