@@ -176,7 +176,7 @@ def _where(source: str, index: int | None, fld: str | None) -> str:
 
 
 def _problem(source: str, index: int | None, fld: str | None, msg: str, hint: str) -> SpecError:
-    return SpecError(f"{_where(source, index, fld)}: {msg}", hint=hint)
+    return SpecError(f"{_where(source, index, fld)}: {msg}", hint=hint or _SPEC_HINT)
 
 
 def _path_text(path: list[Any] | tuple[Any, ...]) -> str:
