@@ -7,7 +7,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from pi_k8s.errors import UsageError
+from pi_k8s.errors import EnvironmentProblem, UsageError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -61,6 +61,8 @@ def ensure_private_dir(path: Path) -> Path:
         if probe.parent == probe:
             break
         probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        _refuse_file_in_the_way(path, probe)
     for directory in reversed(missing):
         directory.mkdir(mode=0o700, exist_ok=True)
         directory.chmod(0o700)  # mkdir's mode is filtered by the umask
@@ -69,6 +71,20 @@ def ensure_private_dir(path: Path) -> Path:
     if not missing and _in_state_dir(path) and not path.stat().st_mode & stat.S_ISVTX:
         path.chmod(0o700)
     return path
+
+
+def _refuse_file_in_the_way(path: Path, blocker: Path) -> None:
+    """A typed error (not a traceback) when a file stands where a directory must be."""
+    if _in_state_dir(path) or _in_state_dir(blocker):
+        raise EnvironmentProblem(
+            f"The state directory {state_dir()} cannot hold {path}: {blocker} is not a directory.",
+            hint="Point PI_K8S_STATE_DIR (or XDG_STATE_HOME) at a directory, or at a path "
+            "pi-k8s can create.",
+        )
+    raise UsageError(
+        f"{path} cannot be a directory: {blocker} is not a directory.",
+        hint="Pass a path whose parent directories exist or can be created.",
+    )
 
 
 def _in_state_dir(path: Path) -> bool:
@@ -98,6 +114,27 @@ def check_output_file(path: Path, option: str) -> None:
         raise UsageError(
             f"{option} {path}: cannot write to {parent}.",
             hint="Pick a directory you can write to.",
+        )
+
+
+def check_creatable_file(path: Path, option: str) -> None:
+    """Refuse, before any work, a file whose missing directories cannot be created.
+
+    Unlike ``check_output_file``, missing parent directories are fine (the command
+    creates them); a file standing where one of them must go, or ``path`` being a
+    directory, is a UsageError (exit 2).
+    """
+    probe = path.parent
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(
+            f"{option} {path}: {probe} is not a directory.",
+            hint="Pass a path whose parent directories exist or can be created.",
+        )
+    if path.is_dir():
+        raise UsageError(
+            f"{option} {path} is a directory.", hint=f"Pass a file name, e.g. {path / 'hosts.yml'}."
         )
 
 

@@ -165,7 +165,14 @@ def inventory_hostvars(inventory: Path) -> dict[str, dict[str, Any]]:
     loader = DataLoader()
     inv = InventoryManager(loader=loader, sources=[str(inventory)])
     variables = VariableManager(loader=loader, inventory=inv)
-    return {h.name: dict(variables.get_vars(host=h)) for h in inv.get_hosts()}
+    hosts = inv.get_hosts()
+    if not hosts:  # Ansible only warns about a file it cannot parse, then runs on nothing
+        raise SpecError(
+            f"Inventory {inventory} has no hosts: Ansible could not parse it, or it lists none.",
+            hint="Check it with `ansible-inventory -i FILE --list`; "
+            "`pi-k8s inventory` writes a valid one.",
+        )
+    return {h.name: dict(variables.get_vars(host=h)) for h in hosts}
 
 
 def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:

@@ -468,7 +468,7 @@ def host_checks(
                 t.name,
                 "reachable",
                 FAIL,
-                str(exc).splitlines()[0][:200],
+                _error_text(exc),
                 "Check that the host is on, SSH answers and the key is right.",
             )
         ]
@@ -496,6 +496,17 @@ def host_checks(
     if is_pi:
         results.extend(_guarded(t, "Raspberry Pi hardware", lambda: check_pi(host, t)))
     return results
+
+
+def _error_text(exc: BaseException) -> str:
+    """What went wrong, in one line. testinfra raises ``RuntimeError(CommandResult)`` when
+    it cannot connect; that result's stderr says why (``ssh: connect to host …``), where
+    ``str(exc)`` is the object's repr."""
+    result = exc.args[0] if exc.args else None
+    stderr = getattr(result, "stderr", None)
+    text = stderr if isinstance(stderr, str) and stderr.strip() else str(exc)
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def _check_error(t: HostTarget, name: str, exc: BaseException) -> CheckResult:
@@ -779,7 +790,7 @@ def verify(
                 first.name,
                 "cluster nodes",
                 FAIL,
-                str(exc)[:200],
+                _error_text(exc),
                 "The first server is unreachable.",
             )
         )

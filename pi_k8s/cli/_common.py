@@ -37,7 +37,7 @@ def handles_errors(func: F) -> F:
                 paths.ensure_private_dir(log.parent)
                 with log.open("a") as fh:
                     fh.write(trace + "\n")
-            except OSError as log_exc:  # e.g. PI_K8S_STATE_DIR names a file
+            except (OSError, PiK8sError) as log_exc:  # e.g. PI_K8S_STATE_DIR names a file
                 console.error(
                     f"Unexpected error: {type(exc).__name__}: {exc}",
                     f"Could not write the trace to {log} ({log_exc}); "

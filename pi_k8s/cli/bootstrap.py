@@ -130,11 +130,20 @@ def bootstrap(
             hint="Make an inventory with `pi-k8s inventory`, or let --spec do it.",
         )
     if k3s_version and k3s_channel:
-        raise UsageError("--k3s-version and --k3s-channel exclude each other.")
+        raise UsageError(
+            "--k3s-version and --k3s-channel exclude each other.",
+            hint="Pin a release with --k3s-version, or follow a channel with --k3s-channel.",
+        )
     if airgap and mirror:
-        raise UsageError("--airgap and --mirror exclude each other.")
+        raise UsageError(
+            "--airgap and --mirror exclude each other.",
+            hint="Install from a local directory with --airgap, or from a URL with --mirror.",
+        )
     if spec is None and (from_file or subnet):
-        raise UsageError("--from and --subnet only go with --spec.")
+        raise UsageError(
+            "--from and --subnet only go with --spec.",
+            hint="With --inventory the hosts are the inventory's; drop --from and --subnet.",
+        )
     # The flags' forms, before discovery, inventory or Ansible.
     if k3s_version:
         release.check_version(k3s_version)

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console
+from pi_k8s import console, paths
 from pi_k8s.cli._common import handles_errors
 from pi_k8s.errors import UsageError
 from pi_k8s.inventory import load_hosts, plan_inventory, write_inventory
@@ -53,7 +53,10 @@ def inventory(
             hint="pi-k8s discover --json > discovery.json writes the file --from reads.",
         )
     if subnets and not discover:
-        raise UsageError("--subnet only applies with --discover.")
+        raise UsageError(
+            "--subnet only applies with --discover.",
+            hint="Drop --subnet, or discover now with --discover --subnet CIDR.",
+        )
     for net in subnets or []:
         try:
             ipaddress.IPv4Network(net, strict=False)
@@ -62,6 +65,7 @@ def inventory(
                 f"--subnet {net!r} is not an IPv4 network.", hint="e.g. --subnet 192.168.1.0/24"
             ) from None
 
+    paths.check_creatable_file(output, "--output")  # before discovery, not after it
     render(spec, from_file=from_file, discover=discover, subnets=subnets or [], output=output)
 
 

@@ -22,7 +22,7 @@ def _where(source: str, index: int | None, fld: str | None) -> str:
 
 
 def problem_at(source: str, index: int | None, fld: str | None, msg: str, hint: str) -> SpecError:
-    return SpecError(f"{_where(source, index, fld)}: {msg}", hint=hint)
+    return SpecError(f"{_where(source, index, fld)}: {msg}", hint=hint or SPEC_HINT)
 
 
 def path_text(path: list[Any] | tuple[Any, ...]) -> str:

@@ -34,6 +34,7 @@ from tests.conftest import make_testbed
 pytestmark = pytest.mark.testbed
 
 MANIFESTS = "/var/lib/rancher/k3s/server/manifests"
+STANDIN = Path(__file__).resolve().parent.parent / "standin" / "k3s"
 SECRET_FILE = f"{MANIFESTS}/pi-k8s-creds.yaml"
 PASSWORD_1 = f"s3cr3t-{uuid.uuid4().hex}"
 PASSWORD_2 = f"s3cr3t-{uuid.uuid4().hex}"
@@ -114,6 +115,13 @@ def runs(bed: tb.Testbed, inventory: Path, tmp_path_factory: pytest.TempPathFact
     """The four commands, in order."""
     directory = tmp_path_factory.mktemp("secrets-spec")
     _exec(bed, "rm", "-rf", "/var/lib/rancher")
+    # deploy refuses a server without k3s; the stand-in (tests/standin/) is k3s here.
+    subprocess.run(
+        ["podman", "cp", str(STANDIN), f"{bed.hosts[0].container}:/usr/local/bin/k3s"],
+        check=True,
+        timeout=60,
+    )
+    _exec(bed, "chmod", "0755", "/usr/local/bin/k3s")
     out = {}
     spec = _write_spec(directory, PASSWORD_1)
     deploy = ["deploy", "--spec", str(spec), "-i", str(inventory), "--no-wait"]

@@ -42,6 +42,7 @@ def _driver_file(name: str) -> Path:
 
 def recorded_driver(name: str) -> str:
     """The driver a testbed was made with (``container`` when none is recorded)."""
+    validate_name(name)  # before the name becomes a path (a bad one: UsageError)
     path = _driver_file(name)
     return path.read_text().strip() if path.exists() else "container"
 
