@@ -151,23 +151,6 @@ def check_airgap(path: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
         )
 
 
-def inventory_hostvars(inventory: Path) -> dict[str, dict[str, Any]]:
-    """Every host's variables as Ansible sees them (inventory, group_vars, host_vars)."""
-    if not inventory.is_file():
-        raise SpecError(
-            f"Inventory {inventory} does not exist.",
-            hint="Pass --inventory FILE, or make one with `pi-k8s inventory`.",
-        )
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.manager import VariableManager
-
-    loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(inventory)])
-    variables = VariableManager(loader=loader, inventory=inv)
-    return {h.name: dict(variables.get_vars(host=h)) for h in inv.get_hosts()}
-
-
 def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
     """SpecError (exit 3) when the inventory asks for a VIP or an LB pool."""
     for name in UNSUPPORTED_VARS:
