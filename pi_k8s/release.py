@@ -13,7 +13,9 @@ inventory, the binary and its line in the checksum file, laid out like a k3s rel
 A host's architecture is its ``pi_k8s_arch`` host variable (what discovery saw and
 `pi-k8s inventory` writes). A host without one could be any of them, so then every
 architecture is required. Inventories are also refused here when they set
-``cluster_api_vip`` or ``cluster_lb_pool``, which no role implements yet.
+``cluster_api_vip`` or ``cluster_lb_pool``, which no role implements yet (by bootstrap,
+and by verify and deploy through the same ``refuse_unsupported``). The inventory's host
+variables come from pi_k8s.ansible_vars.
 """
 
 from __future__ import annotations
