@@ -28,23 +28,21 @@ def _never(what: str) -> Any:
     return fail
 
 
+INVENTORY = """\
+all:
+  children:
+    k3s_cluster:
+      children:
+        server: {hosts: {s1: {ansible_host: 127.0.0.1}}}
+        agent: {hosts: {a1: {ansible_host: 127.0.0.1}}}
+      vars: {ansible_port: 1, %s: "%s"}
+"""
+
+
 def _inventory(tmp_path: Path, name: str) -> Path:
-    """One server and one agent on closed loopback ports; ``name`` set in the group vars."""
-    data = {
-        "all": {
-            "children": {
-                "k3s_cluster": {
-                    "children": {
-                        "server": {"hosts": {"s1": {"ansible_host": "127.0.0.1"}}},
-                        "agent": {"hosts": {"a1": {"ansible_host": "127.0.0.1"}}},
-                    },
-                    "vars": {"ansible_port": 1, name: VARS[name]},
-                }
-            }
-        }
-    }
+    """One server and one agent on a closed loopback port; ``name`` set in the group vars."""
     path = tmp_path / "hosts.yml"
-    path.write_text(yaml.safe_dump(data))
+    path.write_text(INVENTORY % (name, VARS[name]))
     return path
 
 
