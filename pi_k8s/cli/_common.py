@@ -12,7 +12,7 @@ import typer
 
 from pi_k8s import console, paths
 from pi_k8s.errors import PiK8sError
-from pi_k8s.operations import Hooks
+from pi_k8s.operations import Hooks, InventoryPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -56,7 +56,7 @@ def handles_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def show_plan(cluster: str, plan: Any) -> None:
+def show_plan(cluster: str, plan: InventoryPlan) -> None:
     """The roles `pi-k8s inventory` chose, with their reasons, and its warnings."""
     console.table(
         f"cluster {cluster}: roles",

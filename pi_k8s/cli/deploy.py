@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -28,7 +28,7 @@ _CHECK_TEXT = {
 }
 
 
-def _render_changes(result: Any) -> None:
+def _render_changes(result: ops.DeployResult) -> None:
     texts = _CHECK_TEXT if result.check else _ACTION_TEXT
     console.table(
         "workloads (check: nothing was changed)" if result.check else "workloads",
@@ -46,7 +46,7 @@ def _render_changes(result: Any) -> None:
         )
 
 
-def _render_wait(result: Any) -> None:
+def _render_wait(result: ops.WaitResult) -> None:
     console.table(
         "rollouts",
         ["workload", "object", "state", "detail"],

@@ -17,10 +17,10 @@ from pi_k8s.operations.bootstrap import (
     playbook_path,
     run_bootstrap,
 )
-from pi_k8s.operations.deploy import DeployOutcome, run_deploy
+from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, run_deploy
 from pi_k8s.operations.discover import discover_hosts
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.operations.inventory import RenderedInventory, render_inventory
+from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
@@ -29,8 +29,11 @@ __all__ = [
     "BootstrapOptions",
     "BootstrapResult",
     "DeployOutcome",
+    "DeployResult",
     "Hooks",
+    "InventoryPlan",
     "RenderedInventory",
+    "WaitResult",
     "check_syntax",
     "discover_hosts",
     "playbook_path",

@@ -10,11 +10,14 @@ from pi_k8s import deploy as d
 from pi_k8s.errors import VerificationFailed
 from pi_k8s.operations.hooks import Hooks
 
+DeployResult = d.DeployResult
+WaitResult = d.WaitResult
+
 
 @dataclass
 class DeployOutcome:
-    result: d.DeployResult
-    waited: d.WaitResult | None = None  # None: --check or --no-wait
+    result: DeployResult
+    waited: WaitResult | None = None  # None: --check or --no-wait
 
 
 def run_deploy(
