@@ -13,7 +13,9 @@ inventory, the binary and its line in the checksum file, laid out like a k3s rel
 A host's architecture is its ``pi_k8s_arch`` host variable (what discovery saw and
 `pi-k8s inventory` writes). A host without one could be any of them, so then every
 architecture is required. Inventories are also refused here when they set
-``cluster_api_vip`` or ``cluster_lb_pool``, which no role implements yet.
+``cluster_api_vip`` or ``cluster_lb_pool``, which no role implements yet (by bootstrap,
+and by verify and deploy through the same ``refuse_unsupported``). The inventory's host
+variables come from pi_k8s.ansible_vars.
 """
 
 from __future__ import annotations
@@ -149,30 +151,6 @@ def check_airgap(path: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
                 else ""
             ),
         )
-
-
-def inventory_hostvars(inventory: Path) -> dict[str, dict[str, Any]]:
-    """Every host's variables as Ansible sees them (inventory, group_vars, host_vars)."""
-    if not inventory.is_file():
-        raise SpecError(
-            f"Inventory {inventory} does not exist.",
-            hint="Pass --inventory FILE, or make one with `pi-k8s inventory`.",
-        )
-    from ansible.inventory.manager import InventoryManager
-    from ansible.parsing.dataloader import DataLoader
-    from ansible.vars.manager import VariableManager
-
-    loader = DataLoader()
-    inv = InventoryManager(loader=loader, sources=[str(inventory)])
-    variables = VariableManager(loader=loader, inventory=inv)
-    hosts = inv.get_hosts()
-    if not hosts:  # Ansible only warns about a file it cannot parse, then runs on nothing
-        raise SpecError(
-            f"Inventory {inventory} has no hosts: Ansible could not parse it, or it lists none.",
-            hint="Check it with `ansible-inventory -i FILE --list`; "
-            "`pi-k8s inventory` writes a valid one.",
-        )
-    return {h.name: dict(variables.get_vars(host=h)) for h in hosts}
 
 
 def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:

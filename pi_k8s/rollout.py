@@ -74,6 +74,17 @@ def _generation_seen(obj: dict[str, Any]) -> bool:
     return gen <= (obj.get("status") or {}).get("observedGeneration", 0)
 
 
+def _rolling_update_pending(obj: dict[str, Any], what: str) -> tuple[str, str] | None:
+    """The start DaemonSet and StatefulSet viewers share: an update strategy other than
+    RollingUpdate is not tracked (ready), an unobserved spec is progressing; else None."""
+    strategy = ((obj.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate")
+    if strategy != "RollingUpdate":
+        return "ready", f"updateStrategy {strategy}: rollout status is not tracked"
+    if not _generation_seen(obj):
+        return "progressing", f"waiting for the {what} spec update to be observed"
+    return None
+
+
 def deployment_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's DeploymentStatusViewer: (state, detail)."""
     if not _generation_seen(obj):
@@ -97,11 +108,9 @@ def deployment_status(obj: dict[str, Any]) -> tuple[str, str]:
 
 def daemonset_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's DaemonSetStatusViewer."""
-    strategy = ((obj.get("spec") or {}).get("updateStrategy") or {}).get("type", "RollingUpdate")
-    if strategy != "RollingUpdate":
-        return "ready", f"updateStrategy {strategy}: rollout status is not tracked"
-    if not _generation_seen(obj):
-        return "progressing", "waiting for the daemon set spec update to be observed"
+    pending = _rolling_update_pending(obj, "daemon set")
+    if pending:
+        return pending
     st = obj.get("status") or {}
     desired = st.get("desiredNumberScheduled", 0)
     updated = st.get("updatedNumberScheduled", 0)
@@ -115,12 +124,11 @@ def daemonset_status(obj: dict[str, Any]) -> tuple[str, str]:
 
 def statefulset_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's StatefulSetStatusViewer."""
+    pending = _rolling_update_pending(obj, "statefulset")
+    if pending:
+        return pending
     spec = obj.get("spec") or {}
     strategy = spec.get("updateStrategy") or {}
-    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
-        return "ready", f"updateStrategy {strategy.get('type')}: rollout status is not tracked"
-    if not _generation_seen(obj):
-        return "progressing", "waiting for the statefulset spec update to be observed"
     st = obj.get("status") or {}
     want = spec.get("replicas", 1)
     ready = st.get("readyReplicas", 0)

@@ -1,4 +1,4 @@
-"""The `pi-k8s` command: parse options, call one domain function, render, map errors.
+"""The `pi-k8s` command: parse options, call one pi_k8s.operations function, render, map errors.
 
 Exit codes: see pi_k8s.errors (0 ok, 1 unexpected, 2 usage, 3 bad input / nothing
 found, 4 playbook failed, 5 verification failed, 6 environment missing something).

@@ -1,4 +1,5 @@
-"""Shared by the CLI modules: error translation and the log file for unexpected errors."""
+"""Shared by the CLI modules: error translation, the log file for unexpected errors, and
+the hooks that draw an operation's progress with pi_k8s.console."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import typer
 
 from pi_k8s import console, paths
 from pi_k8s.errors import PiK8sError
+from pi_k8s.operations import Hooks, InventoryPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,3 +54,34 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def show_plan(cluster: str, plan: InventoryPlan) -> None:
+    """The roles `pi-k8s inventory` chose, with their reasons, and its warnings."""
+    console.table(
+        f"cluster {cluster}: roles",
+        ["host", "ip", "role", "reason"],
+        ((d.host.hostname or "-", d.host.ip, d.role, d.reason) for d in plan.decisions),
+    )
+    for warning in plan.warnings:
+        console.warn(warning)
+
+
+def console_hooks(*, verbose: bool = False) -> Hooks:
+    """Draw everything an operation reports: progress lines, playbook progress, tables."""
+    return Hooks(
+        step=console.step,
+        info=console.info,
+        warn=console.warn,
+        playbook=lambda title: console.PlaybookProgress(title, verbose=verbose),
+        on_run=console.run_summary,
+        on_plan=show_plan,
+        on_report=console.verify_report,
+    )
+
+
+def verify_hooks(*, as_json: bool = False) -> Hooks:
+    """verify's progress lines and report tables, or (``as_json``) the report as JSON only."""
+    if as_json:
+        return Hooks(on_report=lambda report: console.print_json(report.to_dict()))
+    return console_hooks()

@@ -3,57 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from pi_k8s import console, paths, release, runner
-from pi_k8s.cli._common import handles_errors
+from pi_k8s import console
+from pi_k8s import operations as ops
+from pi_k8s.cli._common import console_hooks, handles_errors
 from pi_k8s.errors import UsageError
-
-
-def _inventory_from_spec(spec_path: Path, from_file: Path | None, subnets: list[str]) -> Path:
-    """Render the spec's inventory into the cluster's state dir and return its path."""
-    from pi_k8s.cli import inventory as inventory_cli
-    from pi_k8s.spec import load_spec
-
-    if from_file is None and not subnets:
-        raise UsageError(
-            "--spec needs hosts: pass --from discovery.json or --subnet CIDR to discover.",
-            hint="e.g. pi-k8s bootstrap --spec cluster.yaml --subnet 192.168.1.0/24",
-        )
-    name = load_spec(spec_path).name
-    out = paths.ensure_private_dir(paths.state_dir() / "clusters" / name) / "hosts.yml"
-    return inventory_cli.render(
-        spec_path, from_file=from_file, discover=from_file is None, subnets=subnets, output=out
-    )
-
-
-def _extravars(
-    *,
-    k3s_version: str | None,
-    k3s_channel: str | None,
-    airgap: Path | None,
-    mirror: str | None,
-    merge_kubeconfig: bool,
-) -> dict[str, Any]:
-    """Command-line choices → the playbook's documented variables (no secrets here:
-    ansible-runner writes extravars into its artifacts)."""
-    extra: dict[str, Any] = {}
-    if k3s_version:
-        extra["cluster_k3s_version"] = k3s_version
-    if k3s_channel:
-        extra["cluster_k3s_channel"] = k3s_channel
-        extra["cluster_k3s_version"] = ""
-    if airgap is not None:
-        extra["cluster_k3s_source"] = "airgap"
-        extra["cluster_k3s_airgap_dir"] = str(airgap.resolve())
-    if mirror:
-        extra["cluster_k3s_source"] = "mirror"
-        extra["cluster_k3s_mirror_url"] = mirror.rstrip("/")
-    if merge_kubeconfig:
-        extra["k3s_kubeconfig_merge"] = True
-    return extra
 
 
 @handles_errors
@@ -119,10 +76,8 @@ def bootstrap(
 ) -> None:
     """Prepare the Pis, install k3s servers and agents, fetch the kubeconfig, verify."""
     if syntax_check:
-        result = runner.run_playbook(
-            "site.yml", inventory=inventory, syntax_check=True
-        ).raise_for_status()
-        console.info(f"syntax ok: {paths.playbook('site.yml')} ({result.status})")
+        result = ops.check_syntax(inventory)
+        console.info(f"syntax ok: {ops.playbook_path()} ({result.status})")
         return
     if (inventory is None) == (spec is None):
         raise UsageError(
@@ -144,67 +99,28 @@ def bootstrap(
             "--from and --subnet only go with --spec.",
             hint="With --inventory the hosts are the inventory's; drop --from and --subnet.",
         )
-    # The flags' forms, before discovery, inventory or Ansible.
-    if k3s_version:
-        release.check_version(k3s_version)
-    if k3s_channel:
-        release.check_channel(k3s_channel)
-    if mirror:
-        release.check_mirror(mirror)
-    if airgap is not None:
-        release.check_airgap_dir(airgap)
-    extra = _extravars(
+    options = ops.BootstrapOptions(
+        check=check,
+        limit=limit,
         k3s_version=k3s_version,
         k3s_channel=k3s_channel,
         airgap=airgap,
         mirror=mirror,
         merge_kubeconfig=merge_kubeconfig,
+        verify=verify,
+        workloads=not skip_workloads,
+        verbose=verbose,
     )
-    if spec is not None:
-        inventory = _inventory_from_spec(spec, from_file, subnet or [])
-    assert inventory is not None
-    # What the inventory asks for, still before Ansible.
-    hostvars = release.inventory_hostvars(inventory)
-    release.refuse_unsupported(inventory, hostvars)
-    release.refuse_config_tokens(inventory, hostvars)
-    if airgap is not None:
-        release.check_airgap(airgap, hostvars)
-    title = "bootstrap (check mode)" if check else "bootstrap"
-    with console.PlaybookProgress(title, verbose=verbose) as progress:
-        result = runner.run_playbook(
-            "site.yml",
-            inventory=inventory,
-            extravars=extra,
-            limit=limit,
-            check=check,
-            on_event=progress,
-            verbosity=1 if verbose else 0,
-        )
-    console.run_summary(result)
-    result.raise_for_status()
+    result = ops.run_bootstrap(
+        inventory=inventory,
+        spec=spec,
+        from_file=from_file,
+        subnets=subnet or [],
+        options=options,
+        hooks=console_hooks(verbose=verbose),
+    )
     if check:
-        console.check_plan(result)
-        return
-    console.info(f"artifacts: {result.artifacts}")
-    if verify:
-        from pi_k8s.cli.verify import run_verify
-        from pi_k8s.verify import DNS_SMOKE_IMAGE
-
-        # verify expects what this run installed: --k3s-version's release, none in
-        # particular after --k3s-channel (the channel chose it), else the inventory's.
-        expect = k3s_version if k3s_version else ("" if k3s_channel else None)
-        # An offline LAN cannot pull busybox: with --airgap the DNS smoke test runs the
-        # busybox image the release's airgap archive carries, or is skipped with a warning.
-        dns_image, dns_why_not = (
-            release.airgap_dns_image(airgap) if airgap is not None else (DNS_SMOKE_IMAGE, "")
-        )
-        run_verify(
-            inventory,
-            workloads=not skip_workloads,
-            version=expect,
-            dns_image=dns_image,
-            dns_why_not=dns_why_not,
-        )
+        console.check_plan(result.run)
 
 
 def register(app: typer.Typer) -> None:

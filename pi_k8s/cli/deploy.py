@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pi_k8s import console
-from pi_k8s import deploy as d
-from pi_k8s.cli._common import handles_errors
-from pi_k8s.errors import VerificationFailed
+from pi_k8s import operations as ops
+from pi_k8s.cli._common import console_hooks, handles_errors
 
 _ACTION_TEXT = {
     "added": "added",
@@ -28,7 +28,7 @@ _CHECK_TEXT = {
 }
 
 
-def _render_changes(result: d.DeployResult) -> None:
+def _render_changes(result: ops.DeployResult) -> None:
     texts = _CHECK_TEXT if result.check else _ACTION_TEXT
     console.table(
         "workloads (check: nothing was changed)" if result.check else "workloads",
@@ -46,7 +46,7 @@ def _render_changes(result: d.DeployResult) -> None:
         )
 
 
-def _render_wait(result: d.WaitResult) -> None:
+def _render_wait(result: ops.WaitResult) -> None:
     console.table(
         "rollouts",
         ["workload", "object", "state", "detail"],
@@ -90,39 +90,24 @@ def deploy(
     ] = None,
 ) -> None:
     """Validate the workloads, place them on every server (k3s applies them), wait for rollouts."""
-    rendered = d.prepare(spec, inventory, var)
-    for warning in rendered.warnings:
-        console.warn(warning)
-    console.step(
-        f"{len(rendered.workloads)} workload(s) valid in {spec}: {', '.join(rendered.names())}"
-    )
-    with console.PlaybookProgress("deploy" + (" (check)" if check else "")) as progress:
-        result = d.apply(rendered, inventory, check=check, prune=prune, on_event=progress)
-    console.run_summary(result.run)
-    _render_changes(result)
-    if check or not wait:
-        return
-    console.step(f"waiting up to {timeout:.0f}s for rollouts (k3s kubectl on the first server)")
-    waited = d.wait(
-        rendered,
-        d.kubectl_on_first_server(inventory),
-        timeout=timeout,
+    hooks = replace(
+        console_hooks(),
+        on_changes=_render_changes,
         on_poll=lambda statuses: console.step(
             ", ".join(f"{s.target.workload}: {s.state}" for s in statuses)
         ),
+        on_waited=_render_wait,
     )
-    if not waited.statuses:
-        console.info("nothing to wait for: no Deployment, DaemonSet, StatefulSet or HelmChart")
-        return
-    _render_wait(waited)
-    if not waited.ok:
-        bad = [s for s in waited.statuses if s.state != "ready"]
-        raise VerificationFailed(
-            ("Timed out: " if waited.timed_out else "")
-            + "; ".join(f"{s.target.workload} {s.target.label}: {s.detail}" for s in bad),
-            hint="Inspect with `k3s kubectl describe` on a server; the files are in place "
-            "and k3s keeps applying them.",
-        )
+    ops.run_deploy(
+        spec,
+        inventory,
+        check=check,
+        prune=prune,
+        wait=wait,
+        timeout=timeout,
+        cli_vars=var,
+        hooks=hooks,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console, paths
+from pi_k8s import console
+from pi_k8s import operations as ops
 from pi_k8s.cli._common import handles_errors
-from pi_k8s.discovery import discover, write_hosts_json
 from pi_k8s.errors import NothingFound
 
 
@@ -73,9 +73,7 @@ def discover_command(
     no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not use mDNS.")] = False,
 ) -> None:
     """Find the Raspberry Pis on the LAN and identify them over SSH."""
-    if output is not None:  # before the scan, not after it
-        paths.check_output_file(output, "--output")
-    hosts = discover(
+    hosts = ops.discover_hosts(
         subnet or None,
         timeout=timeout,
         ssh_timeout=ssh_timeout,
@@ -83,10 +81,9 @@ def discover_command(
         identity=identity,
         known_hosts=known_hosts,
         mdns_interfaces=[] if no_mdns else (mdns_interface or None),
-        progress=console.step,
+        output=output,
+        hooks=ops.Hooks(step=console.step),
     )
-    if output is not None:
-        write_hosts_json(hosts, output)
     if as_json:
         console.print_json([h.to_dict() for h in hosts])
     else:

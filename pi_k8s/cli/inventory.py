@@ -8,12 +8,10 @@ from typing import Annotated
 
 import typer
 
-from pi_k8s import console, paths
-from pi_k8s.cli._common import handles_errors
+from pi_k8s import operations as ops
+from pi_k8s import paths
+from pi_k8s.cli._common import console_hooks, handles_errors
 from pi_k8s.errors import UsageError
-from pi_k8s.inventory import load_hosts, plan_inventory, write_inventory
-from pi_k8s.models import PiHost
-from pi_k8s.spec import ClusterSpec, load_spec
 
 
 def register(app: typer.Typer) -> None:
@@ -66,40 +64,11 @@ def inventory(
             ) from None
 
     paths.check_creatable_file(output, "--output")  # before discovery, not after it
-    render(spec, from_file=from_file, discover=discover, subnets=subnets or [], output=output)
-
-
-def render(
-    spec: Path, *, from_file: Path | None, discover: bool, subnets: list[str], output: Path
-) -> Path:
-    """Spec + hosts (from a file or discovered now) → roles table, warnings, inventory file."""
-    cluster = load_spec(spec)
-    hosts = load_hosts(from_file) if from_file is not None else _discover(cluster, subnets)
-    plan = plan_inventory(cluster, hosts)
-
-    console.table(
-        f"cluster {cluster.name}: roles",
-        ["host", "ip", "role", "reason"],
-        ((d.host.hostname or "-", d.host.ip, d.role, d.reason) for d in plan.decisions),
-    )
-    for warning in plan.warnings:
-        console.warn(warning)
-    path = write_inventory(plan.inventory, output, source=spec.name, decisions=plan.decisions)
-    console.info(f"Wrote {path} ({len(plan.servers)} server(s), {len(plan.agents)} agent(s)).")
-    return path
-
-
-def _discover(cluster: ClusterSpec, subnets: list[str]) -> list[PiHost]:
-    # Imported here: discovery pulls in asyncssh and zeroconf, which --from does not need.
-    from pi_k8s.discovery import discover
-
-    console.step("Discovering hosts" + (f" on {', '.join(subnets)}" if subnets else "") + " …")
-    return list(
-        discover(
-            subnets=subnets or None,
-            user=cluster.ssh.user,
-            identity=cluster.ssh.identity,
-            known_hosts=cluster.ssh.known_hosts,
-            progress=console.step,
-        )
+    ops.render_inventory(
+        spec,
+        from_file=from_file,
+        discover=discover,
+        subnets=subnets or [],
+        output=output,
+        hooks=console_hooks(),
     )

@@ -60,7 +60,7 @@ def test_verify_junit_is_written_whole(tmp_path: Path, monkeypatch: pytest.Monke
 def test_discover_output_in_a_missing_directory_is_refused_before_scanning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pi_k8s.cli.discover.discover", _never("discover"))
+    monkeypatch.setattr("pi_k8s.discovery.discover", _never("discover"))
     out = tmp_path / "missing" / "dir" / "x.json"
     result = runner.invoke(app, ["discover", "--subnet", SUBNET, "-o", str(out)])
     assert result.exit_code == 2, result.output
@@ -71,7 +71,7 @@ def test_discover_output_in_a_missing_directory_is_refused_before_scanning(
 def test_discover_output_that_is_a_directory_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("pi_k8s.cli.discover.discover", _never("discover"))
+    monkeypatch.setattr("pi_k8s.discovery.discover", _never("discover"))
     result = runner.invoke(app, ["discover", "--subnet", SUBNET, "-o", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert f"--output {tmp_path} is a directory." in result.stderr

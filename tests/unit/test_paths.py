@@ -98,7 +98,7 @@ def test_unexpected_error_log_leaves_a_shared_parent_alone(
     """The unexpected-error handler writes error.log without chmod-ing a shared dir."""
     state = shared if state_is_shared else shared / "state"
     monkeypatch.setenv("PI_K8S_STATE_DIR", str(state))
-    monkeypatch.setattr("pi_k8s.cli.verify.run_verify", lambda *a, **k: _boom())
+    monkeypatch.setattr("pi_k8s.operations.run_verify", lambda *a, **k: _boom())
     result = CliRunner().invoke(app, ["verify", "-i", str(shared / "hosts.yml")])
     assert result.exit_code == 1, result.output
     assert "Unexpected error: RuntimeError: boom" in result.output
@@ -116,7 +116,7 @@ def test_unexpected_error_with_a_file_as_state_dir_puts_the_trace_on_stderr(
     not_a_dir = tmp_path / "state-file"
     not_a_dir.write_text("I am a file\n")
     monkeypatch.setenv("PI_K8S_STATE_DIR", str(not_a_dir))
-    monkeypatch.setattr("pi_k8s.cli.verify.run_verify", lambda *a, **k: _boom())
+    monkeypatch.setattr("pi_k8s.operations.run_verify", lambda *a, **k: _boom())
     result = CliRunner().invoke(app, ["verify", "-i", str(tmp_path / "hosts.yml")])
     assert isinstance(result.exception, SystemExit), result.exception  # no crash in the handler
     assert result.exit_code == 1, result.output

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from pi_k8s import verify
+from pi_k8s.verify import hosts as verify_hosts
 
 OTHER_CHECKS = (
     "check_cgroups",
@@ -84,7 +85,7 @@ def other_checks_pass(monkeypatch: pytest.MonkeyPatch) -> None:
         return check
 
     for name in (*OTHER_CHECKS, "check_k3s_binary", "check_disk"):
-        monkeypatch.setattr(verify, name, stub(name))
+        monkeypatch.setattr(verify_hosts, name, stub(name))
 
 
 def _pi(name: str = "rpi-1") -> verify.HostTarget:

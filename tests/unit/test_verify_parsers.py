@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from pi_k8s import verify
+from pi_k8s.render.junit import to_junit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "verify"
 
@@ -60,7 +61,7 @@ def test_junit_reports_failures_and_skips() -> None:
             verify.CheckResult("rpi-2", "power and throttling", "skip", "vcgencmd not installed"),
         ]
     )
-    xml = verify.to_junit(report)
+    xml = to_junit(report)
     assert '<testsuite name="rpi-1" tests="2" failures="1" skipped="0">' in xml
     assert '<failure message="not listening">start k3s</failure>' in xml
     assert '<skipped message="vcgencmd not installed" />' in xml

@@ -1,0 +1,1 @@
+"""Pure renderers: data → text (no printing; pi_k8s.console draws on the terminal)."""

@@ -1,0 +1,36 @@
+"""Which hosts verify checks, and what it expects of them, from the Ansible inventory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pi_k8s import ansible_vars
+from pi_k8s.errors import SpecError
+from pi_k8s.release import refuse_unsupported
+from pi_k8s.verify.model import HostTarget
+
+
+def load_targets(inventory: Path) -> tuple[list[HostTarget], dict[str, Any]]:
+    """Hosts of the ``server`` and ``agent`` groups, plus the cluster's group vars.
+
+    SpecError (exit 3) when the inventory is missing, has no server, or asks for what no
+    role implements yet (``cluster_api_vip``, ``cluster_lb_pool``), as bootstrap refuses it.
+    """
+    loaded = ansible_vars.load(inventory)
+    refuse_unsupported(inventory, loaded.hostvars)
+    servers = loaded.groups.get("server", [])
+    agents = loaded.groups.get("agent", [])
+    if not servers:
+        raise SpecError(
+            f"{inventory}: no hosts in group 'server'.",
+            hint="A k3s inventory needs a 'server' group (and optionally 'agent').",
+        )
+    ha = len(servers) > 1
+    targets = [HostTarget(h, "server", ha=ha) for h in servers]
+    targets += [HostTarget(h, "agent") for h in agents if h not in servers]
+    variables = loaded.hostvars[servers[0]]
+    for t in targets:
+        pi = loaded.hostvars[t.name].get("pi_prereq_is_raspberry_pi")
+        t.is_pi = bool(pi) if pi is not None else None
+    return targets, variables
