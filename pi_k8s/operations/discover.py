@@ -31,6 +31,8 @@ def discover_hosts(
     hooks = hooks or Hooks()
     if output is not None:  # before the scan, not after it
         paths.check_output_file(output, "--output")
+    if known_hosts is not None:  # its directories are made when the first key is saved
+        paths.check_creatable_file(known_hosts, "--known-hosts")
     hosts = discovery.discover(
         subnets,
         timeout=timeout,

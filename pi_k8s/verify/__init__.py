@@ -27,7 +27,6 @@ from pi_k8s.verify.hosts import Check as Check
 from pi_k8s.verify.hosts import check_cgroups as check_cgroups
 from pi_k8s.verify.hosts import check_disk as check_disk
 from pi_k8s.verify.hosts import check_error as check_error
-from pi_k8s.verify.hosts import error_text as error_text
 from pi_k8s.verify.hosts import check_k3s_binary as check_k3s_binary
 from pi_k8s.verify.hosts import check_k3s_checksum as check_k3s_checksum
 from pi_k8s.verify.hosts import check_modes as check_modes
@@ -38,6 +37,7 @@ from pi_k8s.verify.hosts import check_service as check_service
 from pi_k8s.verify.hosts import check_swap as check_swap
 from pi_k8s.verify.hosts import check_sysctls as check_sysctls
 from pi_k8s.verify.hosts import check_time as check_time
+from pi_k8s.verify.hosts import error_text
 from pi_k8s.verify.hosts import host_checks as host_checks
 from pi_k8s.verify.model import (
     DEFAULT_MIN_FREE_MB,
