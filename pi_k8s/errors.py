@@ -8,6 +8,9 @@ Exit codes (documented in the README):
     4  a playbook failed or a host was unreachable
     5  verification failed
     6  the local environment is missing something (podman, root, debootstrap)
+
+The classes below are that table in code (a data table: one class per exit code, alike
+by design, so that ``except SpecError`` and the exit code stay in one place).
 """
 
 from __future__ import annotations

@@ -85,6 +85,15 @@ def _rolling_update_pending(obj: dict[str, Any], what: str) -> tuple[str, str] |
     return None
 
 
+def _progressing_until(ready: str, waits: list[tuple[bool, str]]) -> tuple[str, str]:
+    """("progressing", the detail of the first wait that still holds), else ("ready", ``ready``):
+    the order kubectl's status viewers check their counts in."""
+    for waiting, detail in waits:
+        if waiting:
+            return "progressing", detail
+    return "ready", ready
+
+
 def deployment_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's DeploymentStatusViewer: (state, detail)."""
     if not _generation_seen(obj):
@@ -97,37 +106,37 @@ def deployment_status(obj: dict[str, Any]) -> tuple[str, str]:
     updated = st.get("updatedReplicas", 0)
     replicas = st.get("replicas", 0)
     available = st.get("availableReplicas", 0)
-    if updated < want:
-        return "progressing", f"{updated} of {want} updated replicas are available"
-    if replicas > updated:
-        return "progressing", f"{replicas - updated} old replicas are pending termination"
-    if available < updated:
-        return "progressing", f"{available} of {updated} updated replicas are available"
-    return "ready", f"{available} of {want} replicas available"
+    return _progressing_until(
+        f"{available} of {want} replicas available",
+        [
+            (updated < want, f"{updated} of {want} updated replicas are available"),
+            (replicas > updated, f"{replicas - updated} old replicas are pending termination"),
+            (available < updated, f"{available} of {updated} updated replicas are available"),
+        ],
+    )
 
 
 def daemonset_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's DaemonSetStatusViewer."""
-    pending = _rolling_update_pending(obj, "daemon set")
-    if pending:
+    if pending := _rolling_update_pending(obj, "daemon set"):
         return pending
     st = obj.get("status") or {}
-    desired = st.get("desiredNumberScheduled", 0)
-    updated = st.get("updatedNumberScheduled", 0)
-    available = st.get("numberAvailable", 0)
-    if updated < desired:
-        return "progressing", f"{updated} out of {desired} new pods have been updated"
-    if available < desired:
-        return "progressing", f"{available} of {desired} updated pods are available"
-    return "ready", f"{available} of {desired} pods available"
+    keys = ("desiredNumberScheduled", "updatedNumberScheduled", "numberAvailable")
+    desired, updated, available = (st.get(key, 0) for key in keys)
+    return _progressing_until(
+        f"{available} of {desired} pods available",
+        [
+            (updated < desired, f"{updated} out of {desired} new pods have been updated"),
+            (available < desired, f"{available} of {desired} updated pods are available"),
+        ],
+    )
 
 
 def statefulset_status(obj: dict[str, Any]) -> tuple[str, str]:
     """kubectl's StatefulSetStatusViewer."""
-    pending = _rolling_update_pending(obj, "statefulset")
-    if pending:
-        return pending
     spec = obj.get("spec") or {}
+    if pending := _rolling_update_pending(obj, "statefulset"):
+        return pending
     strategy = spec.get("updateStrategy") or {}
     st = obj.get("status") or {}
     want = spec.get("replicas", 1)

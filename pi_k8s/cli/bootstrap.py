@@ -10,6 +10,7 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._options import SkipWorkloadsOpt
 from pi_k8s.errors import UsageError
 
 
@@ -62,10 +63,7 @@ def bootstrap(
     verify: Annotated[
         bool, typer.Option("--verify/--no-verify", help="Run `pi-k8s verify` at the end.")
     ] = True,
-    skip_workloads: Annotated[
-        bool,
-        typer.Option("--skip-workloads", help="verify: skip the pods and DNS smoke checks."),
-    ] = False,
+    skip_workloads: SkipWorkloadsOpt = False,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")
     ] = False,

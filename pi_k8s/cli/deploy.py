@@ -11,6 +11,7 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._options import DEFAULT_INVENTORY, InventoryOpt
 
 _ACTION_TEXT = {
     "added": "added",
@@ -59,9 +60,7 @@ def deploy(
     spec: Annotated[
         Path, typer.Option("--spec", "-s", help="The workloads spec (see examples/).")
     ] = Path("workloads.yaml"),
-    inventory: Annotated[
-        Path, typer.Option("--inventory", "-i", help="The cluster's Ansible inventory.")
-    ] = Path("inventory/hosts.yml"),
+    inventory: InventoryOpt = DEFAULT_INVENTORY,
     check: Annotated[
         bool,
         typer.Option(

@@ -9,26 +9,17 @@ import typer
 
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import handles_errors, verify_hooks
-
-InventoryOpt = Annotated[
-    Path, typer.Option("--inventory", "-i", help="The cluster's Ansible inventory.")
-]
+from pi_k8s.cli._options import DEFAULT_INVENTORY, InventoryOpt, SkipWorkloadsOpt
 
 
 @handles_errors
 def verify(
-    inventory: InventoryOpt = Path("inventory/hosts.yml"),
+    inventory: InventoryOpt = DEFAULT_INVENTORY,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")
     ] = None,
-    skip_workloads: Annotated[
-        bool,
-        typer.Option(
-            "--skip-workloads",
-            help="Skip the kube-system pods and DNS smoke checks (where no images can be pulled).",
-        ),
-    ] = False,
+    skip_workloads: SkipWorkloadsOpt = False,
     min_free_mb: Annotated[
         int, typer.Option("--min-free-mb", min=0, help="Free space wanted on /var/lib/rancher.")
     ] = ops.DEFAULT_MIN_FREE_MB,

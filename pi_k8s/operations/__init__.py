@@ -18,7 +18,7 @@ from pi_k8s.operations.bootstrap import (
     run_bootstrap,
 )
 from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, run_deploy
-from pi_k8s.operations.discover import discover_hosts
+from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
@@ -33,6 +33,7 @@ __all__ = [
     "Hooks",
     "InventoryPlan",
     "RenderedInventory",
+    "ScanSettings",
     "WaitResult",
     "check_syntax",
     "discover_hosts",

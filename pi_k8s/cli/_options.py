@@ -1,0 +1,23 @@
+"""Options more than one command declares: one definition each, so that their flags and
+help read the same in every command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+# The cluster's inventory, for the commands that work on a bootstrapped cluster.
+InventoryOpt = Annotated[
+    Path, typer.Option("--inventory", "-i", help="The cluster's Ansible inventory.")
+]
+DEFAULT_INVENTORY = Path("inventory/hosts.yml")
+
+SkipWorkloadsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-workloads",
+        help="Skip verify's kube-system pods and DNS smoke checks (where no images can be pulled).",
+    ),
+]
