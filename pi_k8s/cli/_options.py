@@ -21,3 +21,13 @@ SkipWorkloadsOpt = Annotated[
         help="Skip verify's kube-system pods and DNS smoke checks (where no images can be pulled).",
     ),
 ]
+
+# Where the hosts come from (inventory, and bootstrap with --spec).
+FromOpt = Annotated[
+    Path | None,
+    typer.Option("--from", "-f", help="Hosts from `pi-k8s discover --json` output."),
+]
+SubnetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--subnet", help="Discover the hosts on this subnet now (repeatable)."),
+]

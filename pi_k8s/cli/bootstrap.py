@@ -10,7 +10,7 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import SkipWorkloadsOpt
+from pi_k8s.cli._options import FromOpt, SkipWorkloadsOpt, SubnetOpt
 from pi_k8s.errors import UsageError
 
 
@@ -24,14 +24,8 @@ def bootstrap(
         Path | None,
         typer.Option("--spec", help="cluster.yaml: render the inventory from it first."),
     ] = None,
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--from", help="With --spec: hosts from `pi-k8s discover --json`."),
-    ] = None,
-    subnet: Annotated[
-        list[str] | None,
-        typer.Option("--subnet", help="With --spec: discover hosts on this subnet (repeatable)."),
-    ] = None,
+    from_file: FromOpt = None,
+    subnet: SubnetOpt = None,
     check: Annotated[
         bool, typer.Option("--check", help="Dry run: print what would change on each node.")
     ] = False,

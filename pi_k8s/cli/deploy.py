@@ -47,6 +47,18 @@ def _render_changes(result: ops.DeployResult) -> None:
         )
 
 
+def _deploy_hooks() -> ops.Hooks:
+    """The console's hooks, plus deploy's tables and a line per rollout poll."""
+    return replace(
+        console_hooks(),
+        on_changes=_render_changes,
+        on_poll=lambda statuses: console.step(
+            ", ".join(f"{s.target.workload}: {s.state}" for s in statuses)
+        ),
+        on_waited=_render_wait,
+    )
+
+
 def _render_wait(result: ops.WaitResult) -> None:
     console.table(
         "rollouts",
@@ -89,14 +101,6 @@ def deploy(
     ] = None,
 ) -> None:
     """Validate the workloads, place them on every server (k3s applies them), wait for rollouts."""
-    hooks = replace(
-        console_hooks(),
-        on_changes=_render_changes,
-        on_poll=lambda statuses: console.step(
-            ", ".join(f"{s.target.workload}: {s.state}" for s in statuses)
-        ),
-        on_waited=_render_wait,
-    )
     ops.run_deploy(
         spec,
         inventory,
@@ -105,7 +109,7 @@ def deploy(
         wait=wait,
         timeout=timeout,
         cli_vars=var,
-        hooks=hooks,
+        hooks=_deploy_hooks(),
     )
 
 

@@ -11,6 +11,7 @@ import typer
 from pi_k8s import operations as ops
 from pi_k8s import paths
 from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._options import FromOpt, SubnetOpt
 from pi_k8s.errors import UsageError
 
 
@@ -24,17 +25,11 @@ def inventory(
         Path,
         typer.Option("--spec", "-s", help="The cluster spec (see inventory/cluster.example.yaml)."),
     ] = Path("cluster.yaml"),
-    from_file: Annotated[
-        Path | None,
-        typer.Option("--from", "-f", help="Hosts from `pi-k8s discover --json` output."),
-    ] = None,
+    from_file: FromOpt = None,
     discover: Annotated[
         bool, typer.Option("--discover", help="Discover the hosts on the LAN now.")
     ] = False,
-    subnets: Annotated[
-        list[str] | None,
-        typer.Option("--subnet", help="With --discover: a subnet to sweep (repeatable)."),
-    ] = None,
+    subnets: SubnetOpt = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the inventory.")
     ] = Path("inventory/hosts.yml"),
