@@ -127,3 +127,17 @@ def run_bootstrap(
         ],
     )
     return result.exit_code, result.output
+
+
+# Simulates a kernel booted without the memory cgroup: the containers share the machine's
+# kernel, so a copy of the controller list without `memory` is bind-mounted over the real
+# one inside the (privileged) container (used by tests/integration/test_verify_testbed.py and
+# tests/integration/test_validate_first.py).
+HIDE_MEMORY = (
+    "if [ -e /sys/fs/cgroup/cgroup.controllers ]; then"
+    " tr ' ' '\\n' < /sys/fs/cgroup/cgroup.controllers | grep -vx memory | tr '\\n' ' '"
+    " > /run/fake-controllers && mount --bind /run/fake-controllers"
+    " /sys/fs/cgroup/cgroup.controllers;"
+    ' else awk \'BEGIN{OFS="\\t"} $1=="memory"{$4=0} {print}\' /proc/cgroups'
+    " > /run/fake-cgroups && mount --bind /run/fake-cgroups /proc/cgroups; fi"
+)

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import STANDIN_VERSION, make_testbed
+from tests.conftest import HIDE_MEMORY, STANDIN_VERSION, make_testbed
 from tests.conftest import host_sh as sh
 from tests.host_snapshot import snapshots
 from tests.testbed_inventory import cluster_inventory
@@ -246,17 +246,7 @@ def test_bad_input_fails_before_any_host_is_changed(
         assert sh(bed, h, "ls /var/lib/pi-k8s 2>&1").returncode != 0
 
 
-# Simulates a kernel booted without the memory cgroup: the containers share the machine's
-# kernel, so a copy of the controller list without `memory` is bind-mounted over the real
-# one inside the (privileged) container, as tests/integration/test_verify_testbed.py does.
-HIDE_MEMORY = (
-    "if [ -e /sys/fs/cgroup/cgroup.controllers ]; then"
-    " tr ' ' '\\n' < /sys/fs/cgroup/cgroup.controllers | grep -vx memory | tr '\\n' ' '"
-    " > /run/fake-controllers && mount --bind /run/fake-controllers"
-    " /sys/fs/cgroup/cgroup.controllers;"
-    ' else awk \'BEGIN{OFS="\\t"} $1=="memory"{$4=0} {print}\' /proc/cgroups'
-    " > /run/fake-cgroups && mount --bind /run/fake-cgroups /proc/cgroups; fi"
-)
+# Undoes conftest's HIDE_MEMORY.
 SHOW_MEMORY = (
     "umount /proc/cgroups 2>/dev/null; umount /sys/fs/cgroup/cgroup.controllers 2>/dev/null;"
     " rm -f /run/fake-cgroups /run/fake-controllers"

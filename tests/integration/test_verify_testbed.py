@@ -37,7 +37,13 @@ from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap, turn_k3s_sysctls_off
+from tests.conftest import (
+    HIDE_MEMORY,
+    STANDIN_VERSION,
+    make_testbed,
+    run_bootstrap,
+    turn_k3s_sysctls_off,
+)
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -286,14 +292,7 @@ def test_missing_memory_cgroup_fails_cgroup_controllers(bed: tb.Testbed, cluster
     real file inside rpi-1's privileged container, which is what the kernel of a Pi
     booted without the flag would show."""
     cmdline = "/boot/firmware/cmdline.txt"
-    simulate = (
-        "if [ -e /sys/fs/cgroup/cgroup.controllers ]; then"
-        " tr ' ' '\\n' < /sys/fs/cgroup/cgroup.controllers | grep -vx memory | tr '\\n' ' '"
-        " > /run/fake-controllers && mount --bind /run/fake-controllers"
-        " /sys/fs/cgroup/cgroup.controllers;"
-        ' else awk \'BEGIN{OFS="\\t"} $1=="memory"{$4=0} {print}\' /proc/cgroups'
-        " > /run/fake-cgroups && mount --bind /run/fake-cgroups /proc/cgroups; fi"
-    )
+    simulate = HIDE_MEMORY
     sh(bed, "rpi-1", f"cp -p {cmdline} /run/cmdline.orig")
     try:
         sh(bed, "rpi-1", f"sed -i 's/ cgroup_enable=memory//' {cmdline}")
