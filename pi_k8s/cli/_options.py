@@ -8,11 +8,34 @@ from typing import Annotated
 
 import typer
 
-# The cluster's inventory, for the commands that work on a bootstrapped cluster.
-InventoryOpt = Annotated[
-    Path, typer.Option("--inventory", "-i", help="The cluster's Ansible inventory.")
+# Which cluster a command works on: a cluster pi-k8s remembers (--cluster), or an
+# inventory (--inventory); neither: the only remembered cluster, else inventory/hosts.yml.
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        "-c",
+        help="A cluster pi-k8s bootstrapped (see `pi-k8s clusters`); default: the only one.",
+    ),
 ]
-DEFAULT_INVENTORY = Path("inventory/hosts.yml")
+InventoryOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--inventory",
+        "-i",
+        help="The cluster's Ansible inventory (instead of --cluster; default: the only "
+        "remembered cluster's, else inventory/hosts.yml).",
+    ),
+]
+# Shared by the commands that run a playbook.
+CheckOpt = Annotated[
+    bool, typer.Option("--check", help="Dry run: print what would change on each node.")
+]
+LimitOpt = Annotated[
+    str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
 
 SkipWorkloadsOpt = Annotated[
     bool,

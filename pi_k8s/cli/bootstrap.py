@@ -10,28 +10,31 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import FromOpt, SkipWorkloadsOpt, SubnetOpt
+from pi_k8s.cli._options import (
+    CheckOpt,
+    ClusterOpt,
+    FromOpt,
+    InventoryOpt,
+    LimitOpt,
+    SkipWorkloadsOpt,
+    SubnetOpt,
+    VerboseOpt,
+)
 from pi_k8s.errors import UsageError
 
 
 @handles_errors
 def bootstrap(
-    inventory: Annotated[
-        Path | None,
-        typer.Option("--inventory", "-i", help="Ansible inventory (hand-written or generated)."),
-    ] = None,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
     spec: Annotated[
         Path | None,
         typer.Option("--spec", help="cluster.yaml: render the inventory from it first."),
     ] = None,
     from_file: FromOpt = None,
     subnet: SubnetOpt = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Dry run: print what would change on each node.")
-    ] = False,
-    limit: Annotated[
-        str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
-    ] = None,
+    check: CheckOpt = False,
+    limit: LimitOpt = None,
     k3s_version: Annotated[
         str | None,
         typer.Option("--k3s-version", help="Pin a release: v1.NN.N+k3sN, e.g. v1.31.4+k3s1."),
@@ -58,9 +61,7 @@ def bootstrap(
         bool, typer.Option("--verify/--no-verify", help="Run `pi-k8s verify` at the end.")
     ] = True,
     skip_workloads: SkipWorkloadsOpt = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")
-    ] = False,
+    verbose: VerboseOpt = False,
     syntax_check: Annotated[
         bool,
         typer.Option("--syntax-check", help="Only check the playbook's syntax; touch no host."),
@@ -71,9 +72,15 @@ def bootstrap(
         result = ops.check_syntax(inventory)
         console.info(f"syntax ok: {ops.playbook_path()} ({result.status})")
         return
-    if (inventory is None) == (spec is None):
+    if spec is not None and (inventory is not None or cluster):
         raise UsageError(
-            "Pass exactly one of --inventory FILE or --spec cluster.yaml.",
+            "--spec renders the inventory: it excludes --inventory and --cluster.",
+            hint="Pass --spec cluster.yaml, or --inventory FILE, or --cluster NAME.",
+        )
+    nothing_named = spec is None and inventory is None and not cluster
+    if nothing_named and not ops.list_clusters() and not ops.DEFAULT_INVENTORY.is_file():
+        raise UsageError(
+            "Nothing to bootstrap: pass --spec cluster.yaml, --inventory FILE or --cluster NAME.",
             hint="Make an inventory with `pi-k8s inventory`, or let --spec do it.",
         )
     if k3s_version and k3s_channel:
@@ -104,7 +111,7 @@ def bootstrap(
         verbose=verbose,
     )
     result = ops.run_bootstrap(
-        inventory=inventory,
+        inventory=None if spec is not None else ops.target_inventory(cluster, inventory),
         spec=spec,
         from_file=from_file,
         subnets=subnet or [],

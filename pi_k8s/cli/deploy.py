@@ -11,7 +11,7 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import DEFAULT_INVENTORY, InventoryOpt
+from pi_k8s.cli._options import ClusterOpt, InventoryOpt
 
 _ACTION_TEXT = {
     "added": "added",
@@ -72,7 +72,8 @@ def deploy(
     spec: Annotated[
         Path, typer.Option("--spec", "-s", help="The workloads spec (see examples/).")
     ] = Path("workloads.yaml"),
-    inventory: InventoryOpt = DEFAULT_INVENTORY,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
     check: Annotated[
         bool,
         typer.Option(
@@ -103,7 +104,7 @@ def deploy(
     """Validate the workloads, place them on every server (k3s applies them), wait for rollouts."""
     ops.run_deploy(
         spec,
-        inventory,
+        ops.target_inventory(cluster, inventory),
         check=check,
         prune=prune,
         wait=wait,

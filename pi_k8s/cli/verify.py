@@ -9,12 +9,13 @@ import typer
 
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import handles_errors, verify_hooks
-from pi_k8s.cli._options import DEFAULT_INVENTORY, InventoryOpt, SkipWorkloadsOpt
+from pi_k8s.cli._options import ClusterOpt, InventoryOpt, SkipWorkloadsOpt
 
 
 @handles_errors
 def verify(
-    inventory: InventoryOpt = DEFAULT_INVENTORY,
+    cluster: ClusterOpt = None,
+    inventory: InventoryOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Also write a JUnit XML report here.")
@@ -26,7 +27,7 @@ def verify(
 ) -> None:
     """Check every host and the cluster; exit 5 if any check fails."""
     ops.run_verify(
-        inventory,
+        ops.target_inventory(cluster, inventory),
         junit=junit,
         workloads=not skip_workloads,
         min_free_mb=min_free_mb,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pi_k8s.inventory.decisions import RoleDecision
@@ -51,16 +51,39 @@ def choose_roles(
     spec: ClusterSpec,
     selected: Sequence[PiHost],
     overrides: dict[str, tuple[str, HostOverride]],
+    members: Mapping[str, tuple[str, int]] | None = None,
+    warnings: list[str] | None = None,
 ) -> list[RoleDecision]:
+    """Roles for ``selected``. ``members`` (hostname → role and order in the cluster's
+    state) keep their role and come first in their order; overrides cannot move them."""
+    members = members or {}
+
     def forced(h: PiHost) -> str | None:
+        if str(h.hostname) in members:
+            return members[str(h.hostname)][0]
         entry = overrides.get(str(h.hostname))
         return entry[1].role if entry else None
 
     def by(h: PiHost) -> str:
+        if str(h.hostname) in members:
+            return f"membership (joined as number {members[str(h.hostname)][1]})"
         return f"overrides[{overrides[str(h.hostname)][0]!r}]"
 
+    for name, (sel, override) in overrides.items():
+        if name in members and override.role and override.role != members[name][0]:
+            (warnings if warnings is not None else []).append(
+                f"overrides[{sel!r}] role: {override.role} is ignored: {name} is "
+                f"{_a(members[name][0])} of the cluster (remove it with `pi-k8s nodes remove` "
+                "first)."
+            )
+    member_servers = [h for h in selected if members.get(str(h.hostname), ("",))[0] == "server"]
     forced_servers = [h for h in selected if forced(h) == "server"]
-    if len(forced_servers) > spec.servers:
+    if len(member_servers) > spec.servers and warnings is not None:
+        warnings.append(
+            f"servers: {spec.servers} requested, but the cluster already has "
+            f"{len(member_servers)} servers; they stay servers."
+        )
+    if len(forced_servers) - len(member_servers) > max(0, spec.servers - len(member_servers)):
         names = ", ".join(str(h.hostname) for h in forced_servers)
         raise spec_problem(
             spec,
@@ -71,7 +94,7 @@ def choose_roles(
         )
     free = [h for h in selected if forced(h) is None]
     eligible = sorted((h for h in free if _too_small(h) is None), key=_rank_key)
-    need = spec.servers - len(forced_servers)
+    need = max(0, spec.servers - len(forced_servers))
     if len(eligible) < need:
         why = [
             f"{h.hostname}: {_ineligible(h, forced(h), by)}"
@@ -89,14 +112,20 @@ def choose_roles(
             "overrides: {HOST: {role: server}}.",
         )
     chosen = eligible[:need]
+
+    def place(d: RoleDecision) -> tuple[int, Any]:
+        """Members first, in the order they joined; then the others by rank."""
+        member = members.get(str(d.host.hostname))
+        return (0, member[1]) if member else (1, _rank_key(d.host))
+
     out: list[RoleDecision] = []
     for h in sorted(forced_servers, key=_rank_key):
         out.append(RoleDecision(h, "server", f"forced by {by(h)} ({_facts(h)})"))
     for i, h in enumerate(chosen, 1):
         reason = f"ranked {i} of {len(eligible)} eligible ({_facts(h)})"
         out.append(RoleDecision(h, "server", reason))
-    # The cluster-init server and the API endpoint: the best-ranked server.
-    out.sort(key=lambda d: _rank_key(d.host))
+    # The cluster-init server and the API endpoint: the first member, else the best-ranked.
+    out.sort(key=place)
     last_server = chosen[-1] if chosen else None
     agents: list[RoleDecision] = []
     for h in selected:
@@ -113,7 +142,7 @@ def choose_roles(
             rank = eligible.index(h) + 1
             reason = f"ranked {rank} of {len(eligible)} eligible: {_behind(h, last_server)}"
         agents.append(RoleDecision(h, "agent", reason))
-    agents.sort(key=lambda d: _rank_key(d.host))
+    agents.sort(key=place)
     return out + agents
 
 
@@ -135,3 +164,7 @@ def _ineligible(h: PiHost, role: str | None, by: Any) -> str:
     if role == "agent":
         return f"forced agent by {by(h)}"
     return _too_small(h) or "not eligible"
+
+
+def _a(role: str) -> str:
+    return f"an {role}" if role[0] in "aeiou" else f"a {role}"

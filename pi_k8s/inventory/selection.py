@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from pi_k8s.errors import SpecError
 from pi_k8s.inventory.decisions import RoleDecision
@@ -175,3 +175,21 @@ def match_overrides(
                 )
             found[name] = (sel, override)
     return found
+
+
+def refuse_missing_members(
+    spec: ClusterSpec, selected: Sequence[PiHost], members: Mapping[str, tuple[str, int]]
+) -> None:
+    """SpecError when a member of the cluster is not among the selected hosts: rendering
+    without it would drop a running node (and, for the first server, move cluster-init)."""
+    names = {str(h.hostname) for h in selected}
+    missing = [f"{m} ({role})" for m, (role, _order) in members.items() if m not in names]
+    if missing:
+        raise spec_problem(
+            spec,
+            "hosts",
+            f"cluster members not among the selected hosts: {', '.join(sorted(missing))} "
+            "(not discovered, or excluded).",
+            hint="Bring them up and discover again, or retire them with "
+            "`pi-k8s nodes remove NODE` (add --unreachable for a Pi that is gone).",
+        )

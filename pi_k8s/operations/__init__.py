@@ -17,6 +17,12 @@ from pi_k8s.operations.bootstrap import (
     playbook_path,
     run_bootstrap,
 )
+from pi_k8s.operations.clusters import (
+    DEFAULT_INVENTORY,
+    ClusterSummary,
+    list_clusters,
+    target_inventory,
+)
 from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, run_deploy
 from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
@@ -24,10 +30,12 @@ from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
+    "DEFAULT_INVENTORY",
     "DEFAULT_MIN_FREE_MB",
     "DNS_SMOKE_IMAGE",
     "BootstrapOptions",
     "BootstrapResult",
+    "ClusterSummary",
     "DeployOutcome",
     "DeployResult",
     "Hooks",
@@ -37,9 +45,11 @@ __all__ = [
     "WaitResult",
     "check_syntax",
     "discover_hosts",
+    "list_clusters",
     "playbook_path",
     "render_inventory",
     "run_bootstrap",
     "run_deploy",
     "run_verify",
+    "target_inventory",
 ]

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from pi_k8s import ansible_vars, paths, release, runner
+from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
+from pi_k8s.operations.clusters import previous_state, remember_run, started_now
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import cluster_name, render_inventory
 from pi_k8s.operations.verify import DNS_SMOKE_IMAGE, run_verify
@@ -135,12 +137,15 @@ def run_bootstrap(
             hint="Make an inventory with `pi-k8s inventory`, or let --spec do it.",
         )
     # What the inventory asks for, still before Ansible.
-    hostvars = ansible_vars.load(inventory).hostvars
+    loaded = ansible_vars.load(inventory)
+    hostvars = loaded.hostvars
+    check_membership(previous_state(loaded), loaded, inventory)
     release.refuse_unsupported(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:
         release.check_airgap(options.airgap, hostvars)
     title = "bootstrap (check mode)" if options.check else "bootstrap"
+    started = started_now()
     with hooks.playbook(title) as on_event:
         result = runner.run_playbook(
             PLAYBOOK,
@@ -152,6 +157,10 @@ def run_bootstrap(
             verbosity=1 if options.verbose else 0,
         )
     hooks.on_run(result)
+    if not options.check:
+        written = remember_run("bootstrap", inventory, loaded, extra, result, started=started)
+        if written is not None and result.ok:
+            hooks.info(f"cluster state: {written}")
     result.raise_for_status()
     if options.check:
         return BootstrapResult(inventory, result)

@@ -17,8 +17,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "pi_k8s"
 # Public names pi_k8s/ does not call itself, each with the reason it stays.
 NOT_CALLED_BY_THE_PACKAGE = {
     "build_inventory": "the Python API's documented one-call form (pi_k8s/inventory/plan.py)",
-    "changed_total": "RunResult's changed count; benchmarks/converge.py prints it",
-    "unreachable_hosts": "RunResult's unreachable hosts; only a testbed test reads it",
 }
 
 
