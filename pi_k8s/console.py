@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from pi_k8s.render.status import status_view
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -77,12 +80,58 @@ def table(
         for row in rows:
             sys.stdout.write("\t".join("" if v is None else str(v) for v in row) + "\n")
         return
+    out.print(_rich_table(title, columns, rows))
+
+
+def _rich_table(
+    title: str | None, columns: Sequence[str], rows: Iterable[Sequence[object]]
+) -> Table:
     t = Table(title=escape(title) if title else None, title_justify="left")
     for col in columns:
         t.add_column(escape(col))
     for row in rows:
         t.add_row(*("" if v is None else escape(str(v)) for v in row))
-    out.print(t)
+    return t
+
+
+def status_report(report: Any) -> None:
+    """`pi-k8s status`: header, nodes, API, runs, notes (tables; tab-separated when piped)."""
+    if out.is_terminal:
+        out.print(_status_renderable(report))
+        return
+    for item in status_view(report):
+        if isinstance(item, str):
+            sys.stdout.write(item + "\n")
+        else:
+            table(item.title, item.columns, item.rows)
+
+
+def _status_renderable(report: Any) -> Any:
+    from rich.console import Group
+    from rich.text import Text
+
+    return Group(
+        *(
+            Text(item)
+            if isinstance(item, str)
+            else _rich_table(item.title, item.columns, item.rows)
+            for item in status_view(report)
+        )
+    )
+
+
+def watch_status(fetch: Callable[[], Any], interval: float) -> None:
+    """Redraw ``fetch()``'s report in place every ``interval`` seconds until Ctrl-C (a
+    terminal only); Ctrl-C ends it quietly."""
+    from rich.live import Live
+
+    try:
+        with Live(console=out, auto_refresh=False, screen=False) as live:
+            while True:
+                live.update(_status_renderable(fetch()), refresh=True)
+                time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 def testbed_table(bed: Any) -> None:

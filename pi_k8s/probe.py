@@ -414,13 +414,21 @@ PROBE_COMMANDS: dict[str, str] = {
 _MARKER = "@@pi-k8s:{}@@"
 _MARKER_RE = re.compile(rb"\n@@pi-k8s:([a-z_]+)@@\n")
 
-PROBE_SCRIPT = (
-    "".join(
-        f"printf '\\n{_MARKER.format(name)}\\n'; {{ {cmd}; }} 2>/dev/null; "
-        for name, cmd in PROBE_COMMANDS.items()
+
+def section_script(commands: dict[str, str]) -> str:
+    """One shell script that prints each command's output after its marker line (stderr
+    dropped, always exit 0): one SSH round trip for many facts, cut apart by
+    ``split_sections``. Names are lower-case identifiers."""
+    return (
+        "".join(
+            f"printf '\\n{_MARKER.format(name)}\\n'; {{ {cmd}; }} 2>/dev/null; "
+            for name, cmd in commands.items()
+        )
+        + "exit 0"
     )
-    + "exit 0"
-)
+
+
+PROBE_SCRIPT = section_script(PROBE_COMMANDS)
 
 
 def split_sections(output: bytes) -> dict[str, str]:

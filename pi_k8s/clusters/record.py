@@ -89,7 +89,9 @@ def update_state(
     first_vars = inv.hostvars[servers[0].hostname] if servers else {}
     state = ClusterState(
         name=inventory_cluster_name(inv),
-        api_endpoint=f"https://{_endpoint(first_vars, servers[0] if servers else None)}:6443",
+        api_endpoint=api_endpoint(
+            first_vars, (servers[0].ip or servers[0].hostname) if servers else None
+        ),
         k3s=release,
         datastore=_datastore(first_vars, len(servers)),
         inventory=str(inventory.resolve()),
@@ -129,13 +131,13 @@ def _refresh(member: Member, hv: Mapping[str, Any]) -> None:
     member.board = _str(hv.get("pi_k8s_model")) or member.board
 
 
-def _endpoint(hv: Mapping[str, Any], first: Member | None) -> str:
+def api_endpoint(hv: Mapping[str, Any], first_address: str | None) -> str:
+    """``https://ADDRESS:6443``: the inventory's cluster_api_endpoint or cluster_api_vip
+    (``hv``: the first server's variables), else the first server's address."""
     for key in ("cluster_api_endpoint", "cluster_api_vip"):
         if hv.get(key):
-            return str(hv[key])
-    if first is None:
-        return "127.0.0.1"
-    return first.ip or first.hostname
+            return f"https://{hv[key]}:6443"
+    return f"https://{first_address or '127.0.0.1'}:6443"
 
 
 def _datastore(hv: Mapping[str, Any], servers: int) -> str:

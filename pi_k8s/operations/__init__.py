@@ -27,6 +27,7 @@ from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, ru
 from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
+from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
@@ -42,8 +43,10 @@ __all__ = [
     "InventoryPlan",
     "RenderedInventory",
     "ScanSettings",
+    "StatusReport",
     "WaitResult",
     "check_syntax",
+    "cluster_status",
     "discover_hosts",
     "list_clusters",
     "playbook_path",

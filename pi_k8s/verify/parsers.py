@@ -35,11 +35,33 @@ def parse_proc_cgroups(text: str) -> set[str]:
     return enabled
 
 
+# The same four conditions by name: bit n (0-3) is "now", bit 16 + n "since boot".
+THROTTLE_CONDITIONS = (
+    "under-voltage",
+    "arm frequency capped",
+    "throttled",
+    "soft temperature limit",
+)
+
+
+def throttled_bits(output: str) -> int:
+    """``throttled=0x50005`` (or a bare ``0x50005``) → 0x50005; ValueError when not hex."""
+    value = output.strip().partition("=")[2] or output.strip()
+    return int(value, 16)
+
+
 def decode_throttled(output: str) -> list[str]:
     """``throttled=0x50005`` → the list of conditions it flags (empty when healthy)."""
-    value = output.strip().partition("=")[2] or output.strip()
-    bits = int(value, 16)
+    bits = throttled_bits(output)
     return [text for bit, text in sorted(THROTTLE_BITS.items()) if bits & (1 << bit)]
+
+
+def split_throttled(output: str) -> tuple[list[str], list[str]]:
+    """``throttled=0x50005`` → (conditions now, conditions since boot), by name."""
+    bits = throttled_bits(output)
+    now = [c for n, c in enumerate(THROTTLE_CONDITIONS) if bits & (1 << n)]
+    since = [c for n, c in enumerate(THROTTLE_CONDITIONS) if bits & (1 << (16 + n))]
+    return now, since
 
 
 def parse_nodes(text: str) -> list[NodeStatus]:
