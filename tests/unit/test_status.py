@@ -8,9 +8,15 @@ testbed hosts is tests/integration/test_status_testbed.py.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
+import pty
+import select
+import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,7 @@ from pi_k8s.render.status import node_cells, status_view, throttling_text, uptim
 from pi_k8s.status import api, hosts, probe
 from pi_k8s.status.model import Disk, HostFacts, NodeRow, Throttling
 from pi_k8s.verify.parsers import THROTTLE_CONDITIONS, parse_nodes, split_throttled
+from tests.badinput.runner import cli_env, pi_k8s_command, plain
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PROBE_CASES = sorted((FIXTURES / "status" / "probe").glob("*.json"))
@@ -349,3 +356,44 @@ def test_cli_broken_cluster_json_is_exit_3(tmp_path: Path, monkeypatch: pytest.M
     result = runner.invoke(app, ["status", "--cluster", "lab"])
     assert result.exit_code == 3, result.output
     assert "cluster.json cannot be read" in result.output
+
+
+def test_watch_redraws_on_a_terminal_until_ctrl_c_then_exits_0(tmp_path: Path) -> None:
+    """The real command under a pseudo-terminal, over a host on loopback port 1 (nothing
+    listens: an unreachable row, fast); SIGINT is what Ctrl-C sends."""
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(
+        "all:\n  children:\n    server:\n      hosts:\n"
+        "        pi-1: {ansible_host: 127.0.0.1, ansible_port: 1}\n"
+    )
+    env = cli_env({"PI_K8S_STATE_DIR": str(tmp_path / "state")})
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [*pi_k8s_command(), "status", "-i", str(inv), "--watch", "--interval", "1"],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env=env,
+    )
+    os.close(secondary)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while seen.count(b"read in") < 2 and time.monotonic() < deadline:
+            ready, _, _ = select.select([primary], [], [], 1)
+            if ready:
+                seen += os.read(primary, 65536)
+        proc.send_signal(signal.SIGINT)
+        rc = proc.wait(30)
+        with contextlib.suppress(OSError):
+            while select.select([primary], [], [], 0.5)[0] and (data := os.read(primary, 65536)):
+                seen += data
+    finally:
+        os.close(primary)
+        if proc.poll() is None:
+            proc.kill()
+    text = plain(seen.decode(errors="replace"))
+    assert text.count("read in") >= 2, text  # redrawn, not printed once
+    assert "unreachable: ssh: connect to host 127.0.0.1 port 1: Connection refused" in text
+    assert rc == 0, text
+    assert "Traceback" not in text and "Interrupted" not in text
