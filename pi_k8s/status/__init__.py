@@ -49,13 +49,9 @@ def gather(inv: AnsibleInventory, state: ClusterState | None, inventory: Path) -
     order = _host_order(roles, state)
     servers = [h for h in order if roles[h] == "server"]
     address = {h: str(inv.hostvars[h].get("ansible_host") or h) for h in order}
-    endpoint = (
-        state.api_endpoint
-        if state
-        else api_endpoint(inv.hostvars[servers[0]], address[servers[0]])
-        if servers
-        else ""
-    )
+    endpoint = _endpoint(inv, state, servers, address)
+    at = api.endpoint_address(endpoint) if endpoint else None
+    endpoint_is = next((h for h in servers if at and address[h] == at[0]), None)
     config = hosts.ansible_config()
     with ThreadPoolExecutor(max_workers=min(32, 2 * len(order) + 1)) as pool:
         facts = {
@@ -65,8 +61,6 @@ def gather(inv: AnsibleInventory, state: ClusterState | None, inventory: Path) -
             for h in order
         }
         pings = {h: pool.submit(api.ping, address[h]) for h in servers}
-        at = api.endpoint_address(endpoint) if endpoint else None
-        endpoint_is = next((h for h in servers if at and address[h] == at[0]), None)
         endpoint_ping = pool.submit(api.ping, *at) if at and endpoint_is is None else None
         results = {h: _outcome(f) for h, f in facts.items()}
         answers = [ServerAnswer(h, address[h], *pings[h].result()) for h in servers]
@@ -94,6 +88,18 @@ def gather(inv: AnsibleInventory, state: ClusterState | None, inventory: Path) -
         runs=[r.__dict__.copy() for r in reversed(state.runs[-RUNS_SHOWN:])] if state else [],
         notes=notes,
     )
+
+
+def _endpoint(
+    inv: AnsibleInventory, state: ClusterState | None, servers: list[str], address: dict[str, str]
+) -> str:
+    """cluster.json's API endpoint; for a cluster pi-k8s does not remember, the one
+    bootstrap would record from the inventory ("" when it has no server)."""
+    if state is not None:
+        return state.api_endpoint
+    if not servers:
+        return ""
+    return api_endpoint(inv.hostvars[servers[0]], address[servers[0]])
 
 
 def _host_order(roles: dict[str, str], state: ClusterState | None) -> list[str]:
@@ -188,12 +194,11 @@ def _row(
     if isinstance(got, str):
         row.error = got
     else:
-        row.pi_model, row.temperature_c, row.throttling = (
-            got.pi_model,
-            got.temperature_c,
-            got.throttling,
-        )
-        row.disks, row.uptime_s = got.disks, got.uptime_s
+        row.pi_model = got.pi_model
+        row.temperature_c = got.temperature_c
+        row.throttling = got.throttling
+        row.disks = got.disks
+        row.uptime_s = got.uptime_s
     _api_fields(row, listed)
     return row
 

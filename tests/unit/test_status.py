@@ -245,6 +245,14 @@ def test_an_inventory_without_k3s_groups_is_refused(tmp_path: Path) -> None:
         status.gather(inv, None, tmp_path / "hosts.yml")
 
 
+def test_the_schema_ships_in_the_package_and_is_a_valid_schema() -> None:
+    import pi_k8s
+
+    shipped = Path(pi_k8s.__file__).parent / "data" / "status.schema.json"
+    assert shipped == status.model.SCHEMA_FILE
+    jsonschema.Draft202012Validator.check_schema(json.loads(shipped.read_text()))
+
+
 def test_the_schema_rejects_what_it_does_not_describe(fake_hosts: dict, tmp_path: Path) -> None:
     fake_hosts["hosts"].update({"pi-1": PI, "pi-2": PI, "pi-3": PI})
     fake_hosts["pings"]["10.0.0.1"] = (True, "pong")
