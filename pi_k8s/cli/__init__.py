@@ -11,7 +11,16 @@ from typing import Annotated
 import typer
 
 from pi_k8s import __version__
-from pi_k8s.cli import bootstrap, clusters, deploy, discover, inventory, testbed, verify
+from pi_k8s.cli import (
+    bootstrap,
+    clusters,
+    deploy,
+    discover,
+    inventory,
+    nodes,
+    testbed,
+    verify,
+)
 
 app = typer.Typer(
     name="pi-k8s",
@@ -45,6 +54,7 @@ bootstrap.register(app)
 verify.register(app)
 deploy.register(app)
 clusters.register(app)
+nodes.register(app)
 app.add_typer(testbed.app, name="testbed")
 
 

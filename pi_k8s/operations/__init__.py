@@ -27,12 +27,15 @@ from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, ru
 from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
+from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
     "DEFAULT_INVENTORY",
     "DEFAULT_MIN_FREE_MB",
     "DNS_SMOKE_IMAGE",
+    "AddPlan",
+    "AddResult",
     "BootstrapOptions",
     "BootstrapResult",
     "ClusterSummary",
@@ -43,6 +46,7 @@ __all__ = [
     "RenderedInventory",
     "ScanSettings",
     "WaitResult",
+    "add_nodes",
     "check_syntax",
     "discover_hosts",
     "list_clusters",
