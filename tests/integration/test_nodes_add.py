@@ -129,9 +129,6 @@ def test_add_an_agent_changes_only_the_new_host(cluster: dict) -> None:
 
 def test_a_single_new_server_is_refused_with_the_quorum_hint(cluster: dict) -> None:
     before = state_text()
-    code, out = cli("nodes", "add", "rpi-9", "--role", "server", "--cluster", NAME)
-    assert code == 2, out  # a name that does not resolve is refused before any scan
-    assert "rpi-9 does not resolve" in out
     # The count is checked on a host from a discovery file (it is never contacted).
     found = Path(cluster["inventory"]).parent / "one.json"
     rpi3 = next(h for h in cluster["bed"].hosts if h.name == "rpi-3")
