@@ -82,5 +82,73 @@ def add(
         console.info(f"added {len(result.plan.new)} node(s); cluster state: {result.state}")
 
 
+def _show_remove_plan(plan: Any) -> None:
+    console.table(
+        f"cluster {plan.cluster}: nodes to remove",
+        ["host", "role"],
+        ((m.hostname, m.role) for m in plan.nodes),
+    )
+    console.info(f"servers: {plan.servers_before} → {plan.servers_after}")
+
+
+@app.command("remove")
+@handles_errors
+def remove(
+    nodes: Annotated[list[str], typer.Argument(help="The members to retire (hostnames).")],
+    cluster: ClusterOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Leave an even number of servers; drain also deletes pods no controller manages.",
+        ),
+    ] = False,
+    unreachable: Annotated[
+        bool,
+        typer.Option(
+            "--unreachable",
+            help="The Pi is gone: delete its Node and etcd member, do not touch the host.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds drain waits for pods to leave.")
+    ] = 300,
+    check: Annotated[
+        bool, typer.Option("--check", help="Show the plan and its refusals; change nothing.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cordon, drain, stop k3s, delete the Node (and etcd member), uninstall, revert the host."""
+    hooks = (
+        ops.Hooks()
+        if as_json
+        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_remove_plan)
+    )
+    result = ops.remove_nodes(
+        nodes,
+        cluster=cluster,
+        force=force,
+        unreachable=unreachable,
+        timeout=timeout,
+        check=check,
+        verbose=verbose,
+        hooks=hooks,
+    )
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        console.info(f"removed {len(result.plan.nodes)} node(s); cluster state: {result.state}")
+
+
 def register(root: typer.Typer) -> None:
     root.add_typer(app, name="nodes")

@@ -28,6 +28,7 @@ from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
+from pi_k8s.operations.nodes_remove import RemovePlan, RemoveResult, remove_nodes
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "DeployResult",
     "Hooks",
     "InventoryPlan",
+    "RemovePlan",
+    "RemoveResult",
     "RenderedInventory",
     "ScanSettings",
     "WaitResult",
@@ -51,6 +54,7 @@ __all__ = [
     "discover_hosts",
     "list_clusters",
     "playbook_path",
+    "remove_nodes",
     "render_inventory",
     "run_bootstrap",
     "run_deploy",
