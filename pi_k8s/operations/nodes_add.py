@@ -93,6 +93,11 @@ def add_nodes(
             "--from and --subnet exclude each other.",
             hint="Take the hosts from a discovery file, or discover them now.",
         )
+    if not names and from_file is None and not subnets:
+        raise UsageError(
+            "Name the Pis to add, or pass --from FILE or --subnet CIDR to find new ones.",
+            hint="e.g. pi-k8s nodes add 192.168.1.35, or pi-k8s nodes add --subnet 192.168.1.0/24",
+        )
     for name in names:
         _check_name(name)
     name = clusters.resolve(cluster)
@@ -156,11 +161,6 @@ def _find_new_hosts(
 ) -> list[PiHost]:
     """The hosts to add: ``names`` picked out of the file or the scan (all new Pis there
     when no name is given); names alone are probed where they are."""
-    if not names and from_file is None and not subnets:
-        raise UsageError(
-            "Name the Pis to add, or pass --from FILE or --subnet CIDR to find new ones.",
-            hint="e.g. pi-k8s nodes add 192.168.1.35, or pi-k8s nodes add --subnet 192.168.1.0/24",
-        )
     if from_file is not None:
         found = load_hosts(from_file)
         where = str(from_file)
