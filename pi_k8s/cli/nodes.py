@@ -15,6 +15,11 @@ from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, SubnetOpt, Verbose
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
 
 
+def _recap(run: Any) -> dict[str, dict[str, int]] | None:
+    """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
+    return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None
+
+
 def _show_add_plan(plan: Any) -> None:
     console.table(
         f"cluster {plan.cluster}: nodes to add",
@@ -73,6 +78,7 @@ def add(
                 "plan": result.plan.to_dict(),
                 "check": check,
                 "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
                 "state": str(result.state) if result.state else None,
             }
         )
@@ -141,6 +147,7 @@ def remove(
                 "plan": result.plan.to_dict(),
                 "check": check,
                 "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
                 "state": str(result.state) if result.state else None,
             }
         )
