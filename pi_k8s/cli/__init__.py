@@ -17,6 +17,7 @@ from pi_k8s.cli import (
     deploy,
     discover,
     inventory,
+    nodes,
     status,
     testbed,
     verify,
@@ -54,6 +55,7 @@ bootstrap.register(app)
 verify.register(app)
 deploy.register(app)
 clusters.register(app)
+nodes.register(app)
 status.register(app)
 app.add_typer(testbed.app, name="testbed")
 

@@ -34,6 +34,7 @@ class K3sRelease:
     version: str | None  # None: the channel chose it at install time
     channel: str | None
     source: Literal["release", "mirror", "airgap"] = "release"
+    location: str | None = None  # the airgap directory or the mirror URL
 
 
 @dataclass

@@ -109,7 +109,13 @@ def release_of(inv: AnsibleInventory, extravars: Mapping[str, Any]) -> K3sReleas
     version = merged.get("cluster_k3s_version") or None
     channel = None if version else (merged.get("cluster_k3s_channel") or "stable")
     source = merged.get("cluster_k3s_source") or "release"
-    return K3sRelease(version=version, channel=channel, source=source)
+    location = {"airgap": "cluster_k3s_airgap_dir", "mirror": "cluster_k3s_mirror_url"}.get(source)
+    return K3sRelease(
+        version=version,
+        channel=channel,
+        source=source,
+        location=str(merged[location]) if location and merged.get(location) else None,
+    )
 
 
 def _member(host: str, role: str, order: int, hv: Mapping[str, Any]) -> Member:

@@ -9,8 +9,6 @@ directory 0700.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from pi_k8s import paths
@@ -60,23 +58,12 @@ def load(name: str) -> ClusterState:
 
 
 def save(state: ClusterState) -> Path:
-    """Write cluster.json atomically (temp file in the same dir, fsync, rename), 0600."""
+    """Write cluster.json atomically (temp file in the same dir, then rename), 0600."""
     data = state.to_dict()
     ClusterState.from_dict(data)  # never write what could not be read back
     directory = paths.ensure_private_dir(cluster_dir(state.name))
     target = directory / STATE_FILE
-    fd, tmp = tempfile.mkstemp(prefix=".cluster.", suffix=".json", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    paths.write_atomic(target, json.dumps(data, indent=2) + "\n", mode=0o600)
     return target
 
 
@@ -109,6 +96,5 @@ def inventory_of(name: str) -> Path:
 
 
 _NO_CLUSTER_HINT = (
-    "`pi-k8s bootstrap` records each cluster it builds; or pass --inventory FILE "
-    "for a cluster pi-k8s did not bootstrap."
+    "`pi-k8s bootstrap` records each cluster it builds (`pi-k8s clusters` lists them)."
 )

@@ -13,7 +13,19 @@ from pi_k8s.spec import ClusterSpec, HostOverride
 
 
 def _host_vars(spec: ClusterSpec, h: PiHost, override: HostOverride | None) -> dict[str, Any]:
-    hv: dict[str, Any] = {"ansible_host": h.ip, "ansible_user": spec.ssh.user}
+    hv = host_entry(h, spec.ssh.user)
+    if override and override.labels:
+        hv["k3s_node_labels"] = dict(override.labels)
+    if override and override.taints:
+        hv["k3s_node_taints"] = list(override.taints)
+    return hv
+
+
+def host_entry(h: PiHost, user: str | None) -> dict[str, Any]:
+    """A host's inventory variables: how to reach it, and what discovery found."""
+    hv: dict[str, Any] = {"ansible_host": h.ip}
+    if user:
+        hv["ansible_user"] = user
     facts = {
         "pi_k8s_mac": h.mac.lower() if h.mac else None,
         "pi_k8s_arch": h.kernel_arch,
@@ -24,10 +36,6 @@ def _host_vars(spec: ClusterSpec, h: PiHost, override: HostOverride | None) -> d
         "pi_k8s_root_kind": h.root_kind,
     }
     hv.update({k: v for k, v in facts.items() if v is not None})
-    if override and override.labels:
-        hv["k3s_node_labels"] = dict(override.labels)
-    if override and override.taints:
-        hv["k3s_node_taints"] = list(override.taints)
     return hv
 
 

@@ -93,7 +93,7 @@ def choose_roles(
             hint="Raise servers (to an odd number) or drop a role: server override.",
         )
     free = [h for h in selected if forced(h) is None]
-    eligible = sorted((h for h in free if _too_small(h) is None), key=_rank_key)
+    eligible = sorted((h for h in free if too_small_for_server(h) is None), key=_rank_key)
     need = max(0, spec.servers - len(forced_servers))
     if len(eligible) < need:
         why = [
@@ -146,7 +146,7 @@ def choose_roles(
     return out + agents
 
 
-def _too_small(h: PiHost) -> str | None:
+def too_small_for_server(h: PiHost) -> str | None:
     """Why a host has too little RAM to be a server, or None if it has enough."""
     board = h.board_memory_mb
     if board is not None:
@@ -163,7 +163,7 @@ def _too_small(h: PiHost) -> str | None:
 def _ineligible(h: PiHost, role: str | None, by: Any) -> str:
     if role == "agent":
         return f"forced agent by {by(h)}"
-    return _too_small(h) or "not eligible"
+    return too_small_for_server(h) or "not eligible"
 
 
 def _a(role: str) -> str:

@@ -27,7 +27,7 @@ ARMV6_BOARD_TYPES = {
 }
 
 
-def _matches(host: PiHost, selector: str) -> bool:
+def matches(host: PiHost, selector: str) -> bool:
     """Whether a normalised selector (lowercase hostname, MAC or IPv4) names this host."""
     if host.ip == selector:
         return True
@@ -48,7 +48,7 @@ def select_hosts(
 ) -> tuple[list[PiHost], list[RoleDecision]]:
     include, exclude = spec.hosts.include, spec.hosts.exclude
     for i, sel in enumerate(include):
-        if not any(_matches(h, sel) for h in hosts):
+        if not any(matches(h, sel) for h in hosts):
             raise spec_problem(
                 spec,
                 f"hosts.include[{i}]",
@@ -56,14 +56,14 @@ def select_hosts(
                 hint="Check the spelling, that the host is up, and the discovery output.",
             )
     for sel in exclude:
-        if not any(_matches(h, sel) for h in hosts):
+        if not any(matches(h, sel) for h in hosts):
             warnings.append(f"hosts.exclude: {sel!r} matches no discovered host.")
 
     selected: list[PiHost] = []
     skipped: list[RoleDecision] = []
     for host in hosts:
-        excl = next((s for s in exclude if _matches(host, s)), None)
-        incl = next((s for s in include if _matches(host, s)), None)
+        excl = next((s for s in exclude if matches(host, s)), None)
+        incl = next((s for s in include if matches(host, s)), None)
         if excl is not None:
             skipped.append(RoleDecision(host, "skipped", f"excluded by hosts.exclude {excl!r}"))
         elif include and incl is None:
@@ -155,11 +155,11 @@ def match_overrides(
     """Overrides by selected hostname, with the selector that named each."""
     found: dict[str, tuple[str, HostOverride]] = {}
     for sel, override in spec.overrides.items():
-        matched = [h for h in selected if _matches(h, sel)]
+        matched = [h for h in selected if matches(h, sel)]
         if not matched:
             where = (
                 "is not selected for the cluster"
-                if any(_matches(h, sel) for h in hosts)
+                if any(matches(h, sel) for h in hosts)
                 else "matches no discovered host"
             )
             warnings.append(f"overrides[{sel!r}] {where}; it is ignored.")

@@ -27,6 +27,8 @@ from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, ru
 from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
+from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
+from pi_k8s.operations.nodes_remove import RemovePlan, RemoveResult, remove_nodes
 from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
@@ -34,6 +36,8 @@ __all__ = [
     "DEFAULT_INVENTORY",
     "DEFAULT_MIN_FREE_MB",
     "DNS_SMOKE_IMAGE",
+    "AddPlan",
+    "AddResult",
     "BootstrapOptions",
     "BootstrapResult",
     "ClusterSummary",
@@ -41,15 +45,19 @@ __all__ = [
     "DeployResult",
     "Hooks",
     "InventoryPlan",
+    "RemovePlan",
+    "RemoveResult",
     "RenderedInventory",
     "ScanSettings",
     "StatusReport",
     "WaitResult",
+    "add_nodes",
     "check_syntax",
     "cluster_status",
     "discover_hosts",
     "list_clusters",
     "playbook_path",
+    "remove_nodes",
     "render_inventory",
     "run_bootstrap",
     "run_deploy",

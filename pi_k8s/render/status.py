@@ -78,7 +78,7 @@ def node_cells(n: NodeRow) -> tuple[str, ...]:
     if n.reachable is False:
         note = f"unreachable: {n.error}"
     return (
-        n.name,
+        n.hostname,
         n.role or "-",
         n.address or "-",
         n.k3s_version or "-",
@@ -135,7 +135,9 @@ def api_title(report: StatusReport) -> str:
 
 
 def api_rows(report: StatusReport) -> list[tuple[str, ...]]:
-    return [(s.name, s.address, "yes" if s.answers else "NO", s.detail) for s in report.api.servers]
+    return [
+        (s.hostname, s.address, "yes" if s.answers else "NO", s.detail) for s in report.api.servers
+    ]
 
 
 def node_list_line(report: StatusReport) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.clusters import ClusterState
@@ -81,13 +82,20 @@ def gather(inv: AnsibleInventory, state: ClusterState | None, inventory: Path) -
         inventory=str(inventory.resolve()),
         checked_at=now(),
         seconds=round(time.monotonic() - started, 2),
-        k3s=state.k3s.__dict__.copy() if state else None,
+        k3s=_release(state),
         datastore=state.datastore if state else None,
         api=api_status,
         nodes=rows,
         runs=[r.__dict__.copy() for r in reversed(state.runs[-RUNS_SHOWN:])] if state else [],
         notes=notes,
     )
+
+
+def _release(state: ClusterState | None) -> dict[str, Any] | None:
+    """cluster.json's k3s release: version, channel, source (not where it came from)."""
+    if state is None:
+        return None
+    return {"version": state.k3s.version, "channel": state.k3s.channel, "source": state.k3s.source}
 
 
 def _endpoint(
@@ -131,7 +139,7 @@ def _api_status(
         ok, detail = endpoint_ping.result()
         detail += "" if not ok else " (not a server's address: a VIP or load balancer)"
     elif endpoint_is is not None:
-        mine = next(a for a in answers if a.name == endpoint_is)
+        mine = next(a for a in answers if a.hostname == endpoint_is)
         ok, detail = mine.answers, mine.detail
     else:
         ok, detail = False, "no server in the inventory"
@@ -185,7 +193,7 @@ def _row(
 ) -> NodeRow:
     member = state.member(name) if state else None
     row = NodeRow(
-        name=name,
+        hostname=name,
         role=member.role if member else role,
         address=address,
         joined=member.joined if member else None,
@@ -206,7 +214,7 @@ def _row(
 def _api_only(node: NodeStatus) -> NodeRow:
     """A node the API lists that the inventory does not have: not probed."""
     row = NodeRow(
-        name=node.name,
+        hostname=node.name,
         role="server" if {"control-plane", "master"} & set(node.roles) else "agent",
         address=node.internal_ip,
         joined=None,
@@ -220,7 +228,7 @@ def _api_only(node: NodeStatus) -> NodeRow:
 def _api_fields(row: NodeRow, listed: dict[str, NodeStatus] | None) -> None:
     if listed is None:
         return
-    node = listed.get(row.name)
+    node = listed.get(row.hostname)
     if node is None:
         row.ready = NOT_REGISTERED
         return

@@ -51,7 +51,7 @@ class HostFacts:
 
 @dataclass
 class NodeRow:
-    name: str
+    hostname: str
     role: str | None  # server | agent (cluster.json, else the inventory); None: API only
     address: str | None
     joined: str | None  # from cluster.json; None when pi-k8s has no record
@@ -71,7 +71,7 @@ class NodeRow:
 class ServerAnswer:
     """One server's API port: does ``https://ADDRESS:6443/ping`` answer ``pong``?"""
 
-    name: str
+    hostname: str
     address: str
     answers: bool
     detail: str

@@ -62,7 +62,7 @@ def status_json(*args: str) -> dict[str, Any]:
 
 
 def by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {n["name"]: n for n in data["nodes"]}
+    return {n["hostname"]: n for n in data["nodes"]}
 
 
 def models(bed: tb.Testbed) -> dict[str, str | None]:

@@ -174,7 +174,7 @@ def test_healthy_cluster_rows_api_and_newest_runs(fake_hosts: dict, tmp_path: Pa
     fake_hosts["pings"]["10.0.0.1"] = (True, "pong in 3 ms")
     report = status.gather(inventory(), cluster_state(), tmp_path / "hosts.yml")
     data = valid(report)
-    rows = {n["name"]: n for n in data["nodes"]}
+    rows = {n["hostname"]: n for n in data["nodes"]}
     assert list(rows) == ["pi-1", "pi-2", "pi-3", "pi-4"]
     assert rows["pi-1"]["ready"] == "True" and rows["pi-1"]["k3s_version"] == "v1.31.4+k3s1"
     assert rows["pi-1"]["joined"] == "2026-11-30T10:00:00Z"
@@ -201,7 +201,7 @@ def test_api_down_leaves_ready_unknown_and_says_why(fake_hosts: dict, tmp_path: 
     assert data["api"]["answers"] is False and data["api"]["answered_by"] is None
     assert data["api"]["node_list_error"] == f"pi-1: {refused}"
     assert all(n["ready"] is None and n["k3s_version"] is None for n in data["nodes"])
-    assert {n["name"] for n in data["nodes"]} == {"pi-1", "pi-2", "pi-3"}
+    assert {n["hostname"] for n in data["nodes"]} == {"pi-1", "pi-2", "pi-3"}
 
 
 def test_unreachable_server_gives_no_node_list(fake_hosts: dict, tmp_path: Path) -> None:

@@ -1,0 +1,161 @@
+"""`pi-k8s nodes add|remove`: grow or shrink a cluster pi-k8s remembers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+import typer
+
+from pi_k8s import console
+from pi_k8s import operations as ops
+from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, SubnetOpt, VerboseOpt
+
+app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
+
+
+def _recap(run: Any) -> dict[str, dict[str, int]] | None:
+    """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
+    return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None
+
+
+def _show_add_plan(plan: Any) -> None:
+    console.table(
+        f"cluster {plan.cluster}: nodes to add",
+        ["host", "ip", "role", "board"],
+        ((str(h.hostname), h.ip, role, h.model or "-") for h, role in plan.new),
+    )
+    console.info(f"servers: {plan.servers_before} → {plan.servers_after}")
+    for note in plan.notes:
+        console.info(note)
+
+
+@app.command("add")
+@handles_errors
+def add(
+    hosts: Annotated[
+        list[str] | None,
+        typer.Argument(help="The new Pis: hostname, IP or MAC (default: every new Pi found)."),
+    ] = None,
+    cluster: ClusterOpt = None,
+    role: Annotated[
+        str, typer.Option("--role", help="agent or server (servers keep an odd count).")
+    ] = "agent",
+    from_file: FromOpt = None,
+    subnet: SubnetOpt = None,
+    allow_even: Annotated[
+        bool,
+        typer.Option("--allow-even", help="Accept an even number of servers (no added tolerance)."),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Show the plan (hosts, roles, server count); change nothing."),
+    ] = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Prepare new Pis and join them; the members are left as they are (changed=0)."""
+    hooks = (
+        ops.Hooks()
+        if as_json
+        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_add_plan)
+    )
+    result = ops.add_nodes(
+        hosts or [],
+        cluster=cluster,
+        role=role,
+        from_file=from_file,
+        subnets=subnet or [],
+        allow_even=allow_even,
+        check=check,
+        verbose=verbose,
+        hooks=hooks,
+    )
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        console.info(f"added {len(result.plan.new)} node(s); cluster state: {result.state}")
+
+
+def _show_remove_plan(plan: Any) -> None:
+    console.table(
+        f"cluster {plan.cluster}: nodes to remove",
+        ["host", "role"],
+        ((m.hostname, m.role) for m in plan.nodes),
+    )
+    console.info(f"servers: {plan.servers_before} → {plan.servers_after}")
+
+
+@app.command("remove")
+@handles_errors
+def remove(
+    nodes: Annotated[list[str], typer.Argument(help="The members to retire (hostnames).")],
+    cluster: ClusterOpt = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Leave an even number of servers; drain also deletes pods no controller manages.",
+        ),
+    ] = False,
+    unreachable: Annotated[
+        bool,
+        typer.Option(
+            "--unreachable",
+            help="The Pi is gone: delete its Node and etcd member, do not touch the host.",
+        ),
+    ] = False,
+    timeout: Annotated[
+        int, typer.Option("--timeout", help="Seconds drain waits for pods to leave.")
+    ] = 300,
+    check: Annotated[
+        bool, typer.Option("--check", help="Show the plan and its refusals; change nothing.")
+    ] = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cordon, drain, stop k3s, delete the Node (and etcd member), uninstall, revert the host."""
+    hooks = (
+        ops.Hooks()
+        if as_json
+        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_remove_plan)
+    )
+    result = ops.remove_nodes(
+        nodes,
+        cluster=cluster,
+        force=force,
+        unreachable=unreachable,
+        timeout=timeout,
+        check=check,
+        verbose=verbose,
+        hooks=hooks,
+    )
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        console.info(f"removed {len(result.plan.nodes)} node(s); cluster state: {result.state}")
+
+
+def register(root: typer.Typer) -> None:
+    root.add_typer(app, name="nodes")

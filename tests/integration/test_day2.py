@@ -1,0 +1,210 @@
+"""Issue 13's acceptance, one scenario on five testbed Pis (the stand-in over the airgap
+path), in file order, each step asserted and timed:
+
+1. bootstrap rpi-1 (server, on SQLite) + rpi-2 (agent);
+2. `nodes add` rpi-3 as agent: rpi-1 and rpi-2 report changed=0 and restart nothing;
+   three nodes Ready;
+3. `nodes add` rpi-4 alone as a server is refused (quorum hint); rpi-4 + rpi-5 as
+   servers: rpi-1 moves from SQLite to embedded etcd first, three etcd members;
+4. `nodes remove` the agent rpi-3: its Node is gone and its host is back to its
+   pre-bootstrap snapshot;
+5. `nodes remove` the server rpi-5: refused without --force (even count), done with it;
+6. `reset` everything: every host matches its pre-bootstrap snapshot, file by file
+   (rpi-1's cmdline.txt carried a flag of the user's own, which stays);
+7. `status --json` validates against its schema after every step.
+
+The wall time of each step is written to $PI_K8S_STATE_DIR/day2-times.json.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from pi_k8s import clusters, paths
+from pi_k8s import testbed as tb
+from pi_k8s.cli import app
+from tests.conftest import STANDIN_VERSION, make_testbed
+from tests.conftest import host_sh as sh
+from tests.host_snapshot import snapshot
+from tests.testbed_inventory import cluster_inventory
+
+pytestmark = pytest.mark.testbed
+
+NAME = "d213"
+HOSTS = ("rpi-1", "rpi-2", "rpi-3", "rpi-4", "rpi-5")
+USER_FLAG = "usbcore.autosuspend=-1"
+STATUS_SCHEMA = Path(paths.__file__).parent / "data" / "status.schema.json"
+S: dict = {}  # what a step leaves for the next ones
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def timed(step: str, started: float) -> None:
+    S.setdefault("times", {})[step] = round(time.monotonic() - started, 1)
+    (paths.state_dir() / "day2-times.json").write_text(json.dumps(S["times"], indent=1))
+
+
+def nodes(bed: tb.Testbed, server: str = "rpi-1") -> dict[str, dict]:
+    items = json.loads(sh(bed, server, "k3s kubectl get nodes -o json").stdout)["items"]
+    return {n["metadata"]["name"]: n for n in items}
+
+
+def ready(bed: tb.Testbed) -> dict[str, str]:
+    return {
+        name: next(c["status"] for c in n["status"]["conditions"] if c["type"] == "Ready")
+        for name, n in nodes(bed).items()
+    }
+
+
+def etcd_members(bed: tb.Testbed) -> list[str]:
+    out = sh(bed, "rpi-1", "curl -sk https://127.0.0.1:6443/db/info").stdout
+    return sorted(m["name"].rsplit("-", 1)[0] for m in json.loads(out)["members"])
+
+
+def units(bed: tb.Testbed, hosts: dict[str, str]) -> dict[str, str]:
+    return {
+        h: sh(bed, h, f"systemctl show {u} -p MainPID -p ActiveEnterTimestamp -p NRestarts").stdout
+        for h, u in hosts.items()
+    }
+
+
+def snap(bed: tb.Testbed, host: str) -> str:
+    return snapshot(next(h.container for h in bed.hosts if h.name == host))
+
+
+def check_status(expect: dict[str, str]) -> dict:
+    """`status --json` validates against the shipped schema and lists ``expect``'s roles."""
+    code, out = cli("status", "--json", "--cluster", NAME)
+    assert code == 0, out
+    data = json.loads(out)
+    jsonschema.Draft202012Validator(json.loads(STATUS_SCHEMA.read_text())).validate(data)
+    assert {n["hostname"]: n["role"] for n in data["nodes"]} == expect
+    return data
+
+
+@pytest.fixture(scope="module")
+def bed(controller_home: Path, airgap: Path) -> Iterator[tb.Testbed]:
+    for testbed in make_testbed(NAME, "10.213.104.0/24", nodes=5):
+        S["airgap"] = airgap
+        yield testbed
+
+
+def test_1_bootstrap_one_server_on_sqlite_and_one_agent(bed: tb.Testbed, tmp_path_factory) -> None:
+    # The user's own flag on rpi-1, before pi-k8s ever saw it.
+    cmdline = "/boot/firmware/cmdline.txt"
+    assert sh(bed, "rpi-1", f"sed -i '1s/$/ {USER_FLAG}/' {cmdline}").returncode == 0
+    assert USER_FLAG in sh(bed, "rpi-1", f"cat {cmdline}").stdout
+    S["before"] = {h: snap(bed, h) for h in HOSTS}
+    inv = tmp_path_factory.mktemp("inv") / "hosts.yml"
+    inv.write_text(
+        yaml.safe_dump(cluster_inventory(bed, ["rpi-1"], ["rpi-2"], k3s_server_embedded_etcd=False))
+    )
+    started = time.monotonic()
+    code, out = cli(
+        "bootstrap", "-i", str(inv), "--airgap", str(S["airgap"]),
+        "--k3s-version", STANDIN_VERSION, "--skip-workloads",
+    )  # fmt: skip
+    timed("1 bootstrap 1+1", started)
+    assert code == 0, out
+    state = clusters.load(NAME)
+    assert state.datastore == "sqlite"
+    assert [(m.hostname, m.role, m.order) for m in state.members] == [
+        ("rpi-1", "server", 1),
+        ("rpi-2", "agent", 2),
+    ]
+    assert ready(bed) == {"rpi-1": "True", "rpi-2": "True"}
+    check_status({"rpi-1": "server", "rpi-2": "agent"})
+
+
+def test_2_add_an_agent_leaves_the_members_alone(bed: tb.Testbed) -> None:
+    before = units(bed, {"rpi-1": "k3s", "rpi-2": "k3s-agent"})
+    rpi3 = next(h.ip for h in bed.hosts if h.name == "rpi-3")
+    started = time.monotonic()
+    code, out = cli("nodes", "add", rpi3, "--cluster", NAME, "--json")
+    timed("2 nodes add agent", started)
+    assert code == 0, out
+    recap = json.loads(out)["recap"]
+    assert recap["rpi-1"]["changed"] == 0 and recap["rpi-2"]["changed"] == 0, recap
+    assert recap["rpi-3"]["changed"] > 0 and recap["rpi-3"]["failed"] == 0
+    assert clusters.load(NAME).runs[-1].command == "nodes add"
+    assert units(bed, {"rpi-1": "k3s", "rpi-2": "k3s-agent"}) == before  # no restart
+    assert ready(bed) == {"rpi-1": "True", "rpi-2": "True", "rpi-3": "True"}
+    assert clusters.load(NAME).member("rpi-3").order == 3
+    check_status({"rpi-1": "server", "rpi-2": "agent", "rpi-3": "agent"})
+
+
+def test_3_servers_come_in_pairs_and_sqlite_moves_to_etcd(bed: tb.Testbed) -> None:
+    ip = {h.name: h.ip for h in bed.hosts}
+    before = clusters.load(NAME)
+    code, out = cli("nodes", "add", ip["rpi-4"], "--role", "server", "--cluster", NAME)
+    assert code == 2, out
+    assert "makes 2" in out and "quorum" in out and "Add 2 servers" in out
+    assert clusters.load(NAME) == before
+    started = time.monotonic()
+    code, out = cli("nodes", "add", ip["rpi-4"], ip["rpi-5"], "--role", "server", "-c", NAME)
+    timed("3 nodes add 2 servers (SQLite to etcd)", started)
+    assert code == 0, out
+    assert "restarts with cluster-init first" in " ".join(out.split())
+    state = clusters.load(NAME)
+    assert state.datastore == "etcd"
+    assert [m.hostname for m in state.servers] == ["rpi-1", "rpi-4", "rpi-5"]
+    assert etcd_members(bed) == ["rpi-1", "rpi-4", "rpi-5"]
+    assert set(ready(bed).values()) == {"True"} and len(ready(bed)) == 5
+    check_status(
+        {"rpi-1": "server", "rpi-2": "agent", "rpi-3": "agent", "rpi-4": "server",
+         "rpi-5": "server"}
+    )  # fmt: skip
+
+
+def test_4_remove_the_agent_and_its_host_is_as_before(bed: tb.Testbed) -> None:
+    started = time.monotonic()
+    code, out = cli("nodes", "remove", "rpi-3", "--cluster", NAME)
+    timed("4 nodes remove agent", started)
+    assert code == 0, out
+    assert "rpi-3" not in nodes(bed)
+    assert clusters.load(NAME).member("rpi-3") is None
+    assert snap(bed, "rpi-3") == S["before"]["rpi-3"]
+    check_status({"rpi-1": "server", "rpi-2": "agent", "rpi-4": "server", "rpi-5": "server"})
+
+
+def test_5_remove_a_server_needs_force_for_an_even_count(bed: tb.Testbed) -> None:
+    before = clusters.load(NAME)
+    code, out = cli("nodes", "remove", "rpi-5", "--cluster", NAME)
+    assert code == 2, out
+    assert "leaves 2 servers" in out and "--force" in out
+    assert clusters.load(NAME) == before and "rpi-5" in nodes(bed)
+    started = time.monotonic()
+    code, out = cli("nodes", "remove", "rpi-5", "--force", "--cluster", NAME)
+    timed("5 nodes remove server --force", started)
+    assert code == 0, out
+    assert "rpi-5" not in nodes(bed)
+    assert etcd_members(bed) == ["rpi-1", "rpi-4"]
+    assert [m.hostname for m in clusters.load(NAME).servers] == ["rpi-1", "rpi-4"]
+    assert snap(bed, "rpi-5") == S["before"]["rpi-5"]
+    check_status({"rpi-1": "server", "rpi-2": "agent", "rpi-4": "server"})
+
+
+def test_6_reset_brings_every_host_back(bed: tb.Testbed) -> None:
+    started = time.monotonic()
+    code, out = cli("reset", "--yes", "--cluster", NAME)
+    timed("6 reset", started)
+    assert code == 0, out
+    for host in HOSTS:
+        assert snap(bed, host) == S["before"][host], host
+    cmdline = sh(bed, "rpi-1", "cat /boot/firmware/cmdline.txt").stdout
+    assert USER_FLAG in cmdline and "cgroup_memory=1" not in cmdline
+    # The cluster is still remembered (no --forget): status shows its hosts without k3s.
+    code, out = cli("status", "--json", "--cluster", NAME)
+    assert code == 0, out
+    jsonschema.Draft202012Validator(json.loads(STATUS_SCHEMA.read_text())).validate(json.loads(out))
