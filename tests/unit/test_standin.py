@@ -835,3 +835,29 @@ def test_a_server_stopped_before_its_node_is_deleted_learns_it_at_its_next_start
     s2.wait_ready()
     wait_for(lambda: set(s1.nodes()) == {"s1", "s2"}, "s2 to rejoin")
     assert {n.rsplit("-", 1)[0] for n in member_names(s1)} == {"s1", "s2"}
+
+
+def test_a_sqlite_server_restarted_with_cluster_init_moves_to_etcd(hosts) -> None:
+    """docs.k3s.io (High Availability Embedded etcd): a server on the default SQLite
+    datastore restarted with --cluster-init converts to embedded etcd
+    (pkg/etcd/etcd.go newCluster -> migrateFromSQLite renames state.db); its Nodes stay,
+    and other servers can join it."""
+    s1, s2, a1 = hosts("s1"), hosts("s2"), hosts("a1")
+    s1.start("server", "--token", "t")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    assert db_info(s1)[0] == 401  # no embedded etcd yet
+    state_db = s1.path("/var/lib/rancher/k3s/server/db/state.db")
+    assert state_db.exists()
+    s1.stop()
+    s1.start("server", "--token", "t", "--cluster-init")
+    s1.wait_ready()
+    assert "Migrating content from sqlite to etcd" in s1.log()
+    assert not state_db.exists() and Path(f"{state_db}.migrated").exists()
+    assert [m["name"].rsplit("-", 1)[0] for m in members(s1)] == ["s1"]
+    assert set(s1.nodes()) == {"s1", "a1"}
+    assert roles(s1.nodes()["s1"]) == {"control-plane", "etcd", "master"}
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    s2.wait_ready()
+    wait_for(lambda: len(members(s1)) == 2 and set(s2.nodes()) == {"s1", "s2", "a1"}, "s2")
