@@ -10,18 +10,20 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http.client
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -31,7 +33,8 @@ sys.path.insert(0, str(REPO / "tests" / "standin"))
 
 import build  # noqa: E402  (tests/standin/build.py, not a package)
 
-FIXTURE = REPO / "tests" / "fixtures" / "k3s" / "get-nodes.json"
+FIXTURES = REPO / "tests" / "fixtures" / "k3s"
+FIXTURE = FIXTURES / "get-nodes.json"
 VERSION = "v1.31.4+k3s1"
 
 
@@ -51,6 +54,7 @@ class Host:
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
         self.proc: subprocess.Popen[str] | None = None
+        self.logfile = Path(f"{root}.log")  # a file, not a pipe: a full pipe would block it
 
     def env(self, **extra: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -77,13 +81,18 @@ class Host:
         target.write_text(text)
 
     def start(self, *args: str, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [str(self.binary), *args, "--node-name", self.name, "--node-ip", "127.0.0.1"],
-            env=self.env(**env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+        with self.logfile.open("a") as out:
+            self.proc = subprocess.Popen(
+                [str(self.binary), *args, "--node-name", self.name, "--node-ip", "127.0.0.1"],
+                env=self.env(**env),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+
+    def log(self) -> str:
+        """Everything the process logged so far (all its runs)."""
+        return self.logfile.read_text()
 
     def wait_ready(self, timeout: float = 20) -> None:
         """Wait for READY=1 on the notify socket, as systemd does before `start` returns."""
@@ -130,7 +139,7 @@ class Host:
         assert self.proc is not None
         if self.proc.poll() is None:
             return "(still running)"
-        return self.proc.stdout.read() if self.proc.stdout else ""
+        return self.log()
 
 
 @pytest.fixture(scope="module")
@@ -168,6 +177,48 @@ def roles(node: dict) -> set[str]:
         for k, v in node["metadata"]["labels"].items()
         if k.startswith("node-role.kubernetes.io/") and v == "true"
     }
+
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 15) -> object:
+    """Polls check() until it returns something true, and returns that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def db_info(
+    host: Host, auth: tuple[str, str] | None = None, source: str = "127.0.0.1", method: str = "GET"
+) -> tuple[int, bytes]:
+    """`curl -sk [-u user:pw] https://127.0.0.1:<api>/db/info`, from a chosen loopback address
+    (k3s lets 127.0.0.1 in without credentials; 127.0.0.2 counts as another host)."""
+    ctx = ssl._create_unverified_context()  # curl -k
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", host.api, context=ctx, timeout=5, source_address=(source, 0)
+    )
+    headers = {}
+    if auth:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    try:
+        conn.request(method, "/db/info", headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def members(host: Host) -> list[dict]:
+    status, body = db_info(host)
+    assert status == 200, body
+    return list(json.loads(body)["members"])
+
+
+def member_names(host: Host) -> set[str]:
+    return {m["name"] for m in members(host)}
 
 
 # ---------------------------------------------------------------- release layout
@@ -466,6 +517,9 @@ def test_kubectl_refuses_what_it_does_not_implement(hosts) -> None:
     assert s1.run("kubectl", "get", "node", "s1", "-o", "json").returncode == 0
     missing = s1.run("kubectl", "get", "node", "nope", "-o", "json")
     assert missing.returncode == 1 and 'nodes "nope" not found' in missing.stderr
+    # without embedded etcd there is no /db/info: kube-apiserver refuses the anonymous client
+    status, body = db_info(s1)
+    assert status == 401 and json.loads(body)["reason"] == "Unauthorized"
 
 
 # ---------------------------------------------------------------- shape
@@ -537,3 +591,273 @@ def test_get_nodes_json_has_the_shape_of_real_k3s(hosts) -> None:
         assert node["metadata"]["annotations"]["standin.pi-k8s.test/k3s"].startswith(
             "reported by the k3s stand-in"
         )
+
+
+# ---------------------------------------------------------------- day 2: node commands
+
+
+def test_node_commands_print_what_kubectl_prints(hosts) -> None:
+    """cordon, uncordon, drain and delete node, with the lines, errors and exit codes of
+    tests/fixtures/k3s/kubectl-node-commands.json (written from kubectl's source)."""
+    s1, a1 = hosts("s1"), hosts("a1")
+    s1.start("server", "--token", "t")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    cases = json.loads((FIXTURES / "kubectl-node-commands.json").read_text())["cases"]
+    for case in cases:
+        args = [a.replace("{node}", "a1") for a in case["args"]]
+        r = s1.run("kubectl", *args)
+        expected = (case["stdout"].replace("{node}", "a1"), case["stderr"].replace("{node}", "a1"))
+        assert (r.stdout, r.stderr, r.returncode) == (*expected, case["rc"]), args
+    assert "a1" not in s1.nodes()  # deleted, and its agent still runs
+    assert a1.proc is not None and a1.proc.poll() is None
+    r = s1.run("kubectl", "drain", "s1", "--dry-run=client")
+    assert r.returncode == 1
+    assert "the k3s stand-in does not implement" in r.stderr
+
+
+def test_a_cordoned_node_has_the_shape_of_real_k3s(hosts) -> None:
+    """spec.unschedulable and the node.kubernetes.io/unschedulable taint as in
+    tests/fixtures/k3s/get-node-cordoned.json; the table says Ready,SchedulingDisabled; a
+    kubelet restart keeps the cordon (the kubelet does not touch spec.unschedulable)."""
+    real = json.loads((FIXTURES / "get-node-cordoned.json").read_text())
+    s1, a1 = hosts("pi-1"), hosts("pi-4")
+    s1.start("server", "--cluster-init", "--token", "t")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    assert s1.run("kubectl", "cordon", "pi-4").stdout == "node/pi-4 cordoned\n"
+    node = s1.nodes()["pi-4"]
+    ref_shape, our_shape = _shape(real), _shape(node)
+    ref_shape["status"].pop("images")
+    our_shape["status"].pop("images")
+    assert our_shape == ref_shape
+    assert node["spec"]["unschedulable"] is True
+    (taint,) = node["spec"]["taints"]
+    assert sorted(taint) == sorted(real["spec"]["taints"][0]) == ["effect", "key", "timeAdded"]
+    assert (taint["key"], taint["effect"]) == ("node.kubernetes.io/unschedulable", "NoSchedule")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", taint["timeAdded"])
+    table = s1.run("kubectl", "get", "nodes").stdout.splitlines()
+    assert table[2].split()[:3] == ["pi-4", "Ready,SchedulingDisabled", "<none>"]
+
+    a1.stop()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    assert s1.nodes()["pi-4"]["spec"]["unschedulable"] is True
+
+    assert s1.run("kubectl", "uncordon", "pi-4").stdout == "node/pi-4 uncordoned\n"
+    spec = s1.nodes()["pi-4"]["spec"]
+    assert "unschedulable" not in spec and "taints" not in spec
+    assert s1.run("kubectl", "get", "nodes").stdout.splitlines()[2].split()[1] == "Ready"
+
+    # the etcd server's Node carries the etcd annotations of k3s's metadata controller
+    ours = s1.nodes()["pi-1"]["metadata"]["annotations"]
+    ref = json.loads(FIXTURE.read_text())["items"][0]["metadata"]["annotations"]
+    etcd_keys = {k for k in ref if k.startswith("etcd.")} - {
+        "etcd.k3s.cattle.io/local-snapshots-timestamp"  # the stand-in takes no snapshots
+    }
+    assert {k for k in ours if k.startswith("etcd.")} == etcd_keys
+    assert ours["etcd.k3s.cattle.io/node-name"] in member_names(s1)
+    assert ours["etcd.k3s.cattle.io/node-address"] == "127.0.0.1"
+
+
+def test_a_deleted_node_stays_deleted_until_its_agent_restarts(hosts) -> None:
+    """No merge between servers brings a deleted Node back, and neither does its running
+    agent: a running kubelet does not recreate its Node (kubernetes/kubernetes#71398,
+    #116485). When the agent starts again it registers anew (k3s-io/k3s#5404)."""
+    s1, s2, a1 = hosts("s1"), hosts("s2"), hosts("a1")
+    s1.start("server", "--cluster-init", "--token", "ha")
+    s1.wait_ready()
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    s2.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s2.api}", "--token", "ha")
+    a1.wait_ready()
+    wait_for(lambda: "a1" in s1.nodes(), "a1 on s1")
+    before = s1.nodes()["a1"]["metadata"]
+
+    r = s1.run("kubectl", "delete", "node", "a1")  # on s1; a1 heartbeats to s2
+    assert (r.stdout, r.returncode) == ('node "a1" deleted\n', 0)
+    wait_for(lambda: "a1" not in s2.nodes(), "the deletion to reach s2")
+    time.sleep(2)  # several heartbeats and merges
+    assert "a1" not in s1.nodes() and "a1" not in s2.nodes()
+    assert a1.proc is not None and a1.proc.poll() is None
+    assert a1.log().count('error getting node \\"a1\\": nodes \\"a1\\" not found') == 1
+
+    a1.stop()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s2.api}", "--token", "ha")
+    a1.wait_ready()
+    wait_for(lambda: "a1" in s1.nodes(), "a1 registered again, seen from s1")
+    after = s1.nodes()["a1"]
+    assert after["metadata"]["uid"] != before["uid"]  # a new Node object
+    assert ready(after) == "True" and ready(s2.nodes()["a1"]) == "True"
+
+
+# ---------------------------------------------------------------- day 2: etcd members
+
+
+def test_db_info_lists_the_etcd_members_like_k3s(hosts) -> None:
+    """GET /db/info (k3s pkg/etcd/etcd.go infoHandler) answers the member list in the shape
+    of tests/fixtures/k3s/db-info.json; loopback clients need no credentials, others need
+    the server token (auth.IsLocalOrHasRole(k3s:server))."""
+    real = json.loads((FIXTURES / "db-info.json").read_text())
+    s1, s2, s3 = hosts("s1"), hosts("s2"), hosts("s3")
+    s1.start("server", "--cluster-init", "--token", "ha")
+    s1.wait_ready()
+    for s in (s2, s3):
+        s.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+        s.wait_ready()
+    status, body = db_info(s1)
+    assert status == 200 and body.endswith(b"}\n") and b", " not in body  # Go's json.Encoder
+    assert set(json.loads(body)) == set(real) == {"members"}
+    wait_for(lambda: all(len(members(s)) == 3 for s in (s1, s2, s3)), "3 members everywhere")
+    listed = members(s1)
+    assert members(s2) == members(s3) == listed
+    assert {json.dumps(_shape(m)) for m in listed} == {json.dumps(_shape(real["members"][0]))}
+    by_node = {m["name"].rsplit("-", 1)[0]: m for m in listed}
+    assert set(by_node) == {"s1", "s2", "s3"}
+    for host in (s1, s2, s3):
+        m = by_node[host.name]
+        assert re.fullmatch(rf"{host.name}-[0-9a-f]{{8}}", m["name"])
+        assert m["clientURLs"] == [f"https://127.0.0.1:{host.etcd}"]
+        assert m["peerURLs"] == [f"https://127.0.0.1:{host.etcd + 1}"]
+        assert 0 < m["ID"] < 2**64
+        annotations = s1.nodes()[host.name]["metadata"]["annotations"]
+        assert annotations["etcd.k3s.cattle.io/node-name"] == m["name"]
+
+    secret = s1.path("/var/lib/rancher/k3s/server/token").read_text().strip().split(":")[-1]
+    elsewhere = "127.0.0.2"
+    assert db_info(s1, source=elsewhere)[0] == 403  # no credentials
+    assert db_info(s1, ("server", "wrong"), source=elsewhere)[0] == 401
+    assert db_info(s1, ("node", secret), source=elsewhere)[0] == 403  # an agent's role
+    status, body = db_info(s1, ("server", secret), source=elsewhere)
+    assert status == 200 and json.loads(body)["members"] == listed
+    status, body = db_info(s1, method="POST")
+    assert status == 405 and json.loads(body)["reason"] == "MethodNotAllowed"
+
+
+def test_deleting_a_server_removes_its_member_and_it_rejoins_when_restarted(hosts) -> None:
+    """k3s's member removal controller removes a deleted server's etcd member
+    (pkg/etcd/member_controller.go onRemove -> RemovePeer). The removed server writes a
+    tombstone and stops etcd (pkg/daemons/executor/etcd.go); restarted, it moves its etcd
+    data away and joins again as a new member (ETCD.Register)."""
+    s1, s2, s3 = hosts("s1"), hosts("s2"), hosts("s3")
+    s1.start("server", "--cluster-init", "--token", "ha")
+    s1.wait_ready()
+    for s in (s2, s3):
+        s.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+        s.wait_ready()
+    wait_for(lambda: len(members(s1)) == 3, "3 members")
+    old = {m["name"] for m in members(s1) if m["name"].startswith("s3-")}
+
+    assert s1.run("kubectl", "delete", "node", "s3").stdout == 'node "s3" deleted\n'
+    assert not old & member_names(s1)  # removed before kubectl returned
+    assert {n.rsplit("-", 1)[0] for n in member_names(s1)} == {"s1", "s2"}
+    wait_for(lambda: member_names(s2) == member_names(s1), "the removal to reach s2")
+    wait_for(
+        lambda: (
+            "This node has been removed from the cluster - please restart k3s to rejoin" in s3.log()
+        ),
+        "s3 to learn its member was removed",
+    )
+    assert s3.path("/var/lib/rancher/k3s/server/db/etcd/tombstone").exists()
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", s3.etcd), timeout=2).close()
+    assert db_info(s3)[0] == 500
+    r = s3.run("kubectl", "get", "nodes")
+    assert r.returncode == 1 and "Error from server (InternalError)" in r.stderr
+    time.sleep(1)
+    assert set(s1.nodes()) == set(s2.nodes()) == {"s1", "s2"}
+    assert s3.proc is not None and s3.proc.poll() is None  # k3s keeps running
+
+    s3.stop()
+    s3.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    s3.wait_ready()
+    assert "tombstone file has been detected, removing data dir to rejoin the cluster" in s3.log()
+    assert list(s3.path("/var/lib/rancher/k3s/server/db").glob("etcd-backup-*"))
+    wait_for(lambda: len(members(s1)) == 3, "s3 to join again")
+    new = {m["name"] for m in members(s1) if m["name"].startswith("s3-")}
+    assert new and new != old
+    wait_for(lambda: set(s2.nodes()) == {"s1", "s2", "s3"}, "the s3 Node on s2")
+    socket.create_connection(("127.0.0.1", s3.etcd), timeout=2).close()
+
+
+def test_the_first_server_is_not_special_once_others_joined(hosts) -> None:
+    """Deleting the server the others joined through: the remaining servers keep one
+    cluster between them, and its agent fails over (k3s-io/k3s discussion 7070: "There is
+    nothing special about that first node once you have other members")."""
+    s1, s2, s3, a1, a2 = (hosts(n) for n in ("s1", "s2", "s3", "a1", "a2"))
+    grace = {"K3S_STANDIN_GRACE_SECONDS": "2"}  # a node without heartbeats is soon NotReady
+    s1.start("server", "--cluster-init", "--token", "ha", **grace)
+    s1.wait_ready()
+    for s in (s2, s3):
+        s.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha", **grace)
+        s.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    a1.wait_ready()
+    wait_for(lambda: len(members(s2)) == 3 and "a1" in s3.nodes(), "the cluster to settle")
+
+    assert s2.run("kubectl", "delete", "node", "s1").returncode == 0
+    wait_for(lambda: "This node has been removed" in s1.log(), "s1 to learn it was removed")
+    assert {n.rsplit("-", 1)[0] for n in member_names(s3)} == {"s2", "s3"}
+    a2.start("agent", "--server", f"https://127.0.0.1:{s3.api}", "--token", "ha")
+    a2.wait_ready()
+    wait_for(lambda: set(s2.nodes()) == {"s2", "s3", "a1", "a2"}, "a2 on s2")
+    time.sleep(3)  # longer than the grace period: a1 heartbeats through s2 or s3 now
+    assert {n: ready(v) for n, v in s2.nodes().items()} == dict.fromkeys(s2.nodes(), "True")
+    assert "a1" in s3.nodes()
+
+
+def test_a_server_stopped_before_its_node_is_deleted_learns_it_at_its_next_start(hosts) -> None:
+    """pi-k8s's order (stop k3s, then delete the Node): the member is removed while the
+    server is down. Started again, its peers refuse it (etcd's ErrMemberRemoved): it writes
+    the tombstone, registers nothing and serves no API; the start after that rejoins."""
+    s1, s2 = hosts("s1"), hosts("s2")
+    s1.start("server", "--cluster-init", "--token", "ha")
+    s1.wait_ready()
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    s2.wait_ready()
+    wait_for(lambda: len(members(s1)) == 2, "2 members")
+    s2.stop()
+    assert s1.run("kubectl", "delete", "node", "s2").returncode == 0
+    assert {n.rsplit("-", 1)[0] for n in member_names(s1)} == {"s1"}
+
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    s2.wait_ready()
+    assert "This node has been removed from the cluster" in s2.log()
+    assert s2.path("/var/lib/rancher/k3s/server/db/etcd/tombstone").exists()
+    assert s2.run("kubectl", "get", "nodes").returncode == 1
+    time.sleep(1)
+    assert set(s1.nodes()) == {"s1"}
+
+    s2.stop()
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "ha")
+    s2.wait_ready()
+    wait_for(lambda: set(s1.nodes()) == {"s1", "s2"}, "s2 to rejoin")
+    assert {n.rsplit("-", 1)[0] for n in member_names(s1)} == {"s1", "s2"}
+
+
+def test_a_sqlite_server_restarted_with_cluster_init_moves_to_etcd(hosts) -> None:
+    """docs.k3s.io (High Availability Embedded etcd): a server on the default SQLite
+    datastore restarted with --cluster-init converts to embedded etcd
+    (pkg/etcd/etcd.go newCluster -> migrateFromSQLite renames state.db); its Nodes stay,
+    and other servers can join it."""
+    s1, s2, a1 = hosts("s1"), hosts("s2"), hosts("a1")
+    s1.start("server", "--token", "t")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    assert db_info(s1)[0] == 401  # no embedded etcd yet
+    state_db = s1.path("/var/lib/rancher/k3s/server/db/state.db")
+    assert state_db.exists()
+    s1.stop()
+    s1.start("server", "--token", "t", "--cluster-init")
+    s1.wait_ready()
+    assert "Migrating content from sqlite to etcd" in s1.log()
+    assert not state_db.exists() and Path(f"{state_db}.migrated").exists()
+    assert [m["name"].rsplit("-", 1)[0] for m in members(s1)] == ["s1"]
+    assert set(s1.nodes()) == {"s1", "a1"}
+    assert roles(s1.nodes()["s1"]) == {"control-plane", "etcd", "master"}
+    s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    s2.wait_ready()
+    wait_for(lambda: len(members(s1)) == 2 and set(s2.nodes()) == {"s1", "s2", "a1"}, "s2")
