@@ -53,6 +53,16 @@ def error(message: str, hint: str | None = None) -> None:
             err.print(f"hint: {hint}", markup=False)
 
 
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (default no); end of input is a no."""
+    from rich.prompt import Confirm
+
+    try:
+        return Confirm.ask(escape(question), console=err, default=False)
+    except EOFError:
+        return False
+
+
 def trace(text: str) -> None:
     """A Python traceback, verbatim on stderr (when it cannot go to the log file)."""
     err.print(text.rstrip("\n"), markup=False, highlight=False)

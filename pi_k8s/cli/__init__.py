@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from pi_k8s import __version__
-from pi_k8s.cli import bootstrap, deploy, discover, inventory, testbed, verify
+from pi_k8s.cli import bootstrap, deploy, discover, inventory, reset, testbed, verify
 
 app = typer.Typer(
     name="pi-k8s",
@@ -44,6 +44,7 @@ inventory.register(app)
 bootstrap.register(app)
 verify.register(app)
 deploy.register(app)
+reset.register(app)
 app.add_typer(testbed.app, name="testbed")
 
 

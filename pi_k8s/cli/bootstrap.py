@@ -10,7 +10,14 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import FromOpt, SkipWorkloadsOpt, SubnetOpt
+from pi_k8s.cli._options import (
+    CheckOpt,
+    FromOpt,
+    LimitOpt,
+    SkipWorkloadsOpt,
+    SubnetOpt,
+    VerboseOpt,
+)
 from pi_k8s.errors import UsageError
 
 
@@ -26,12 +33,8 @@ def bootstrap(
     ] = None,
     from_file: FromOpt = None,
     subnet: SubnetOpt = None,
-    check: Annotated[
-        bool, typer.Option("--check", help="Dry run: print what would change on each node.")
-    ] = False,
-    limit: Annotated[
-        str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
-    ] = None,
+    check: CheckOpt = False,
+    limit: LimitOpt = None,
     k3s_version: Annotated[
         str | None,
         typer.Option("--k3s-version", help="Pin a release: v1.NN.N+k3sN, e.g. v1.31.4+k3s1."),
@@ -58,9 +61,7 @@ def bootstrap(
         bool, typer.Option("--verify/--no-verify", help="Run `pi-k8s verify` at the end.")
     ] = True,
     skip_workloads: SkipWorkloadsOpt = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")
-    ] = False,
+    verbose: VerboseOpt = False,
     syntax_check: Annotated[
         bool,
         typer.Option("--syntax-check", help="Only check the playbook's syntax; touch no host."),

@@ -21,6 +21,7 @@ from pi_k8s.operations.deploy import DeployOutcome, DeployResult, WaitResult, ru
 from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
+from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
@@ -33,13 +34,18 @@ __all__ = [
     "Hooks",
     "InventoryPlan",
     "RenderedInventory",
+    "ResetOptions",
+    "ResetPlan",
+    "ResetResult",
     "ScanSettings",
     "WaitResult",
     "check_syntax",
     "discover_hosts",
+    "plan_reset",
     "playbook_path",
     "render_inventory",
     "run_bootstrap",
     "run_deploy",
+    "run_reset",
     "run_verify",
 ]
