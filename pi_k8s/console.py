@@ -53,6 +53,11 @@ def error(message: str, hint: str | None = None) -> None:
             err.print(f"hint: {hint}", markup=False)
 
 
+def can_ask() -> bool:
+    """Whether a question can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
 def confirm(question: str) -> bool:
     """Ask a yes/no question on the terminal (default no); end of input is a no."""
     from rich.prompt import Confirm

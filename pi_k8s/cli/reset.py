@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated
 
 import typer
@@ -60,7 +59,7 @@ def reset(
     options = ops.ResetOptions(limit=limit, check=check, forget=forget, verbose=verbose)
     plan = ops.plan_reset(inventory, options)
     if not yes and not check:
-        if not sys.stdin.isatty():
+        if not console.can_ask():
             raise UsageError(
                 f"pi-k8s reset removes k3s from {len(plan.hosts)} host(s) "
                 f"({', '.join(plan.hosts)}); without a terminal to confirm it needs --yes.",
