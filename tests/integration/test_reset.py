@@ -41,8 +41,8 @@ from typer.testing import CliRunner
 from pi_k8s import paths
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import make_testbed, run_bootstrap, turn_k3s_sysctls_off
 from tests.conftest import host_sh as sh
+from tests.conftest import make_testbed, run_bootstrap, turn_k3s_sysctls_off
 from tests.host_snapshot import snapshots
 from tests.testbed_inventory import cluster_inventory
 
@@ -171,15 +171,24 @@ def test_plain_ansible_playbook_reset_puts_every_host_back(bed: dict) -> None:
     assert_k3s_gone(bed["bed"])
 
 
-def test_pi_k8s_reset_puts_every_host_back_and_forgets_the_cluster(
-    bed: dict, airgap: Path
-) -> None:
+def test_pi_k8s_reset_puts_every_host_back_and_forgets_the_cluster(bed: dict, airgap: Path) -> None:
     code, output = run_bootstrap(bed["inventory"], airgap, "--no-verify")
     OUTPUTS.append(output)
     assert code == 0, output
     token = paths.state_dir() / "clusters" / NAME / "token"
     bed["token"] = token.read_text().strip()
     assert reboots(bed["bed"], "rpi-1") == 3
+
+    # --check first: says what would change, changes nothing (the record stays too).
+    bootstrapped = snapshots(bed["containers"])
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+        app, ["reset", "-i", str(bed["inventory"]), "--check"]
+    )
+    OUTPUTS.append(result.output)
+    assert result.exit_code == 0, result.output
+    assert "Ensure k3s is uninstalled with the script this role installed." in result.output
+    assert "Ensure cmdline.txt has none of the flags pi-k8s added" in result.output
+    assert snapshots(bed["containers"]) == bootstrapped
 
     code, output = reset_cli(bed["inventory"], "--forget")
     assert code == 0, output
@@ -206,6 +215,28 @@ def test_a_second_reset_changes_nothing_and_reboots_nothing(bed: dict) -> None:
     ], output
     assert all(h["not_reverted"] == [] for h in result["hosts"]), output
     assert snapshots(bed["containers"]) == before
+
+
+def test_a_host_without_a_record_is_reported_not_guessed(bed: dict) -> None:
+    """A host prepared by an older pi-k8s has pi_prereq's files but no record: the reset
+    names them instead of removing or keeping them silently."""
+    own = "/etc/modules-load.d/k3s.conf"
+    sh(
+        bed["bed"],
+        "rpi-1",
+        f"printf '# Ansible managed\\n# Kernel modules k3s needs\\noverlay\\n' > {own}",
+    )
+    try:
+        code, output = reset_cli(bed["inventory"], "--json")
+        assert code == 0, output
+        result = json.loads(output[output.index("{") : output.rindex("}") + 1])
+        warned = {h["host"]: h["not_reverted"] for h in result["hosts"]}
+        assert warned["rpi-2"] == []
+        assert len(warned["rpi-1"]) == 1 and f"the files {own} are left" in warned["rpi-1"][0]
+        assert "warning: rpi-1 has no record of its state before pi-k8s" in output
+        assert sh(bed["bed"], "rpi-1", f"cat {own}").stdout.endswith("overlay\n")
+    finally:
+        sh(bed["bed"], "rpi-1", f"rm -f {own}")
 
 
 def test_the_token_is_in_no_output_artifact_or_journal(bed: dict) -> None:
