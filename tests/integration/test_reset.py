@@ -21,8 +21,10 @@ count is exactly the reboots bootstrap and reset made (1 per cmdline.txt change)
 host that never rebooted has no /var/lib/pi-k8s at all.
 
 The sequence, in file order: bootstrap → `ansible-playbook reset.yml` (plain Ansible, as
-a user runs it) → bootstrap again → `pi-k8s reset --yes --forget` → `pi-k8s reset --yes`
-again (changes nothing). The cluster token is in no output, artifact or journal.
+a user runs it) → bootstrap again → `pi-k8s reset --check`, then `--yes --forget` →
+`pi-k8s reset --yes` again (changes nothing) → a reset of hosts without a usable record
+(none at all; one taken after an older pi-k8s, bootstrapped again). The cluster tokens are
+in no output, artifact or journal.
 """
 
 from __future__ import annotations
@@ -176,7 +178,7 @@ def test_pi_k8s_reset_puts_every_host_back_and_forgets_the_cluster(bed: dict, ai
     OUTPUTS.append(output)
     assert code == 0, output
     token = paths.state_dir() / "clusters" / NAME / "token"
-    bed["token"] = token.read_text().strip()
+    bed["tokens"] = [token.read_text().strip()]
     assert reboots(bed["bed"], "rpi-1") == 3
 
     # --check first: says what would change, changes nothing (the record stays too).
@@ -239,17 +241,42 @@ def test_a_host_without_a_record_is_reported_not_guessed(bed: dict) -> None:
         sh(bed["bed"], "rpi-1", f"rm -f {own}")
 
 
-def test_the_token_is_in_no_output_artifact_or_journal(bed: dict) -> None:
-    token = bed["token"]
-    secret = token.split("::server:")[-1]
-    assert len(secret) >= 32
-    assert not any(secret in output for output in OUTPUTS)
+def test_a_host_an_older_pi_k8s_prepared_loses_k3s_and_is_reported(bed: dict, airgap: Path) -> None:
+    """rpi-2 already holds pi_prereq's module file when bootstrap takes its record (as after
+    an older pi-k8s): the record says so, and reset removes k3s but trusts nothing else."""
+    own = "/etc/modules-load.d/k3s.conf"
+    text = "# Ansible managed\\n# Kernel modules k3s needs, loaded at every boot.\\noverlay\\n"
+    sh(bed["bed"], "rpi-2", f"printf '{text}' > {own}")
+    try:
+        code, output = run_bootstrap(bed["inventory"], airgap, "--no-verify")
+        OUTPUTS.append(output)
+        assert code == 0, output
+        bed["tokens"].append((paths.state_dir() / "clusters" / NAME / "token").read_text().strip())
+        record = json.loads(sh(bed["bed"], "rpi-2", f"cat {STATE}/original-state.json").stdout)
+        assert record["pi_k8s_before"] == [own]
+        code, output = reset_cli(bed["inventory"], "--json")
+        assert code == 0, output
+        result = json.loads(output[output.index("{") : output.rindex("}") + 1])
+        warned = {h["host"]: h["not_reverted"] for h in result["hosts"]}
+        assert warned["rpi-1"] == []
+        assert len(warned["rpi-2"]) == 1, warned
+        assert "has a record taken after a pi-k8s had prepared it" in warned["rpi-2"][0]
+        assert_k3s_gone(bed["bed"])
+        assert sh(bed["bed"], "rpi-2", f"ls {STATE}").returncode != 0  # record removed too
+    finally:
+        sh(bed["bed"], "rpi-2", f"rm -f {own}")
+
+
+def test_no_token_is_in_any_output_artifact_or_journal(bed: dict) -> None:
+    secrets = [token.split("::server:")[-1] for token in bed["tokens"]]
+    assert len(secrets) == 2 and all(len(secret) >= 32 for secret in secrets)
+    assert not any(secret in output for output in OUTPUTS for secret in secrets)
     leaks = [
         str(f)
         for f in (paths.state_dir() / "runs").rglob("*")
-        if f.is_file() and secret.encode() in f.read_bytes()
+        if f.is_file() and any(secret.encode() in f.read_bytes() for secret in secrets)
     ]
     assert leaks == []
     for host in ("rpi-1", "rpi-2"):
         journal = sh(bed["bed"], host, "journalctl --no-pager -o cat").stdout
-        assert journal and secret not in journal, host
+        assert journal and not any(secret in journal for secret in secrets), host

@@ -36,6 +36,14 @@ options:
     type: list
     elements: str
     default: []
+  marks:
+    description:
+      - Path to regular expression. A file at the path whose content matches was written by
+        pi-k8s before this record was taken (a pi-k8s older than the record prepared the
+        host); such paths are listed in the record's C(pi_k8s_before), and a revert cannot
+        trust the record then.
+    type: dict
+    default: {}
   extra:
     description: Other facts to keep in the record as given (e.g. which cmdline.txt is the real one).
     type: dict
@@ -54,6 +62,7 @@ import grp
 import json
 import os
 import pwd
+import re
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
@@ -102,6 +111,17 @@ def _sysctl(name):
         return None
 
 
+def _marked(files, marks):
+    found = []
+    for path, pattern in marks.items():
+        content = files.get(path, {}).get("content")
+        if content is None:
+            continue
+        if re.search(pattern, base64.b64decode(content).decode("utf-8", "replace")):
+            found.append(path)
+    return sorted(found)
+
+
 def _unit(module, name):
     systemctl = module.get_bin_path("systemctl")
     if systemctl is None:
@@ -120,6 +140,7 @@ def main():
             "files": {"type": "list", "elements": "path", "default": []},
             "sysctls": {"type": "list", "elements": "str", "default": []},
             "units": {"type": "list", "elements": "str", "default": []},
+            "marks": {"type": "dict", "default": {}},
             "extra": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
@@ -133,9 +154,11 @@ def main():
         except (OSError, ValueError) as exc:
             module.fail_json(msg=f"Cannot read the record {path}: {exc}.")
         module.exit_json(changed=False, record=record)
+    files = {p: _file(p) for p in params["files"]}
     record = {
         "version": VERSION,
-        "files": {p: _file(p) for p in params["files"]},
+        "files": files,
+        "pi_k8s_before": _marked(files, params["marks"]),
         "sysctls": {s: _sysctl(s) for s in params["sysctls"]},
         "units": {u: _unit(module, u) for u in params["units"]},
         **params["extra"],
