@@ -20,6 +20,26 @@ class AnsibleInventory:
     hostvars: dict[str, dict[str, Any]]  # host → every variable Ansible gives it
 
 
+def match_hosts(inventory: Path, pattern: str, limit: str | None = None) -> list[str]:
+    """The hosts of ``inventory`` that ``pattern`` names, within ``limit`` (both Ansible
+    patterns, as ``ansible-playbook --limit`` reads them), sorted by name. A pattern that
+    matches nothing gives no hosts, without Ansible's warning (the caller reports it)."""
+    from ansible import constants
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    load(inventory)  # the same refusals: a missing file, an inventory without hosts
+    inv = InventoryManager(loader=DataLoader(), sources=[str(inventory)])
+    mismatch = constants.HOST_PATTERN_MISMATCH
+    constants.HOST_PATTERN_MISMATCH = "ignore"
+    try:
+        if limit:
+            inv.subset(limit)
+        return sorted(h.name for h in inv.get_hosts(pattern))
+    finally:
+        constants.HOST_PATTERN_MISMATCH = mismatch
+
+
 def load(inventory: Path) -> AnsibleInventory:
     """Read ``inventory`` with Ansible's own loader; SpecError when the file is missing."""
     if not inventory.is_file():

@@ -56,6 +56,21 @@ def error(message: str, hint: str | None = None) -> None:
             err.print(f"hint: {hint}", markup=False)
 
 
+def can_ask() -> bool:
+    """Whether a question can be asked: stdin is a terminal."""
+    return sys.stdin.isatty()
+
+
+def confirm(question: str) -> bool:
+    """Ask a yes/no question on the terminal (default no); end of input is a no."""
+    from rich.prompt import Confirm
+
+    try:
+        return Confirm.ask(escape(question), console=err, default=False)
+    except EOFError:
+        return False
+
+
 def trace(text: str) -> None:
     """A Python traceback, verbatim on stderr (when it cannot go to the log file)."""
     err.print(text.rstrip("\n"), markup=False, highlight=False)

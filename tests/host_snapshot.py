@@ -14,9 +14,9 @@ import subprocess
 
 # Everything pi_prereq, k3s_install, k3s_server/k3s_agent and k3s_workloads write.
 PATHS = (
-    "/boot/firmware",  # cmdline.txt (and lineinfile's backup copies), config.txt
+    "/boot/firmware",  # cmdline.txt, config.txt
     "/boot/cmdline.txt",
-    "/var/lib/pi-k8s",  # reboot-required, reboot-count, download/
+    "/var/lib/pi-k8s",  # reboot-required, reboot-count, download/, original-state.json
     "/etc/rancher",
     "/var/lib/rancher",
     "/usr/local/bin",  # k3s, the helper scripts, the kubectl/crictl/ctr links

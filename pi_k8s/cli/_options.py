@@ -54,3 +54,19 @@ SubnetOpt = Annotated[
     list[str] | None,
     typer.Option("--subnet", help="Discover the hosts on this subnet now (repeatable)."),
 ]
+
+# The commands that run a playbook over the inventory's hosts.
+LimitOpt = Annotated[
+    str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")]
+CheckOpt = Annotated[
+    bool, typer.Option("--check", help="Dry run: print what would change on each node.")
+]
+# The commands that remove something from the hosts.
+YesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--yes", "-y", help="Do not ask for confirmation (required when stdin is not a terminal)."
+    ),
+]

@@ -99,7 +99,7 @@ def _show_remove_plan(plan: Any) -> None:
 
 @app.command("remove")
 @handles_errors
-def remove(
+def _remove(
     nodes: Annotated[list[str], typer.Argument(help="The members to retire (hostnames).")],
     cluster: ClusterOpt = None,
     force: Annotated[

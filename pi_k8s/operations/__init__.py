@@ -29,6 +29,7 @@ from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
 from pi_k8s.operations.nodes_remove import RemovePlan, RemoveResult, remove_nodes
+from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
 from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
@@ -48,6 +49,9 @@ __all__ = [
     "RemovePlan",
     "RemoveResult",
     "RenderedInventory",
+    "ResetOptions",
+    "ResetPlan",
+    "ResetResult",
     "ScanSettings",
     "StatusReport",
     "WaitResult",
@@ -56,11 +60,13 @@ __all__ = [
     "cluster_status",
     "discover_hosts",
     "list_clusters",
+    "plan_reset",
     "playbook_path",
     "remove_nodes",
     "render_inventory",
     "run_bootstrap",
     "run_deploy",
+    "run_reset",
     "run_verify",
     "target_inventory",
 ]

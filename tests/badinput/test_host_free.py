@@ -80,12 +80,15 @@ def test_the_corpus_has_its_share_of_cases() -> None:
         command = name.split("_")[0]
         per_command[command] = per_command.get(command, 0) + 1
     assert len(CASES) >= 60, per_command
-    for command in ("discover", "inventory", "bootstrap", "verify", "deploy", "testbed"):
+    for command in ("discover", "inventory", "bootstrap", "verify", "deploy", "reset", "testbed"):
         assert per_command.get(command, 0) >= 3, per_command
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("name", list(CASES))
+# Each case in each of its modes ("modes": a case that only holds piped, or on a pty).
+RUNS = [(name, mode) for name in CASES for mode in MODES if mode in CASES[name].get("modes", MODES)]
+
+
+@pytest.mark.parametrize(("name", "mode"), RUNS, ids=[f"{n}-{m}" for n, m in RUNS])
 def test_bad_input_is_refused_and_nothing_changes(name: str, mode: str, tmp_path: Path) -> None:
     case = CASES[name]
     work, env = _workdir(tmp_path, case)
