@@ -15,6 +15,24 @@ from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, SubnetOpt, Verbose
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
 
 
+def _outcome(result: Any, check: bool, as_json: bool, done: str) -> None:
+    """The plan, the run's status and recap, and the state written: JSON, or a line."""
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        console.info(f"{done}; cluster state: {result.state}")
+
+
 def _recap(run: Any) -> dict[str, dict[str, int]] | None:
     """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
     return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None
@@ -72,20 +90,7 @@ def add(
         verbose=verbose,
         hooks=hooks,
     )
-    if as_json:
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "recap": _recap(result.run),
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        console.info(f"added {len(result.plan.new)} node(s); cluster state: {result.state}")
+    _outcome(result, check, as_json, f"added {len(result.plan.new)} node(s)")
 
 
 def _show_remove_plan(plan: Any) -> None:
@@ -141,20 +146,7 @@ def _remove(
         verbose=verbose,
         hooks=hooks,
     )
-    if as_json:
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "recap": _recap(result.run),
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        console.info(f"removed {len(result.plan.nodes)} node(s); cluster state: {result.state}")
+    _outcome(result, check, as_json, f"removed {len(result.plan.nodes)} node(s)")
 
 
 def register(root: typer.Typer) -> None:
