@@ -45,15 +45,14 @@ from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import host_sh as sh
 from tests.conftest import make_testbed, run_bootstrap, turn_k3s_sysctls_off
-from tests.host_snapshot import snapshots
+from tests.host_snapshot import STATE_DIR, snapshots, without_markers
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
 REPO = Path(__file__).resolve().parents[2]
 NAME, SUBNET = "rs13", "10.213.101.0/24"
-STATE = "/var/lib/pi-k8s"
-MARKERS = (f"{STATE}/reboot-count", f"{STATE}/reboot-required")
+STATE = STATE_DIR
 
 RPI1_PREP = 'sed -i "1s/$/ cgroup_enable=memory splash/" /boot/firmware/cmdline.txt'
 RPI2_PREP = r"""set -e
@@ -77,13 +76,6 @@ chmod 0640 /etc/sysctl.d/90-k3s.conf
 ln -s /usr/bin/true /usr/local/bin/kubectl
 """
 OUTPUTS: list[str] = []  # every run's output, searched for the token at the end
-
-
-def without_markers(snapshot: str) -> str:
-    """A snapshot without pi-k8s's state directory and the reboot double's files in it
-    (read on their own by reboots())."""
-    drop = (f"absent {STATE}", f" {STATE} -> ", *MARKERS)
-    return "".join(line for line in snapshot.splitlines(True) if not any(d in line for d in drop))
 
 
 def reboots(bed: tb.Testbed, host: str) -> int | None:
