@@ -15,6 +15,13 @@ from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, SubnetOpt, Verbose
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
 
 
+def _hooks(as_json: bool, verbose: bool, show_plan: Any) -> ops.Hooks:
+    """Silent with --json (the JSON says it all), else the console's, plus the plan table."""
+    return (
+        ops.Hooks() if as_json else replace(console_hooks(verbose=verbose), on_nodes_plan=show_plan)
+    )
+
+
 def _outcome(result: Any, check: bool, as_json: bool, done: str) -> None:
     """The plan, the run's status and recap, and the state written: JSON, or a line."""
     if as_json:
@@ -74,11 +81,7 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Prepare new Pis and join them; the members are left as they are (changed=0)."""
-    hooks = (
-        ops.Hooks()
-        if as_json
-        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_add_plan)
-    )
+    hooks = _hooks(as_json, verbose, _show_add_plan)
     result = ops.add_nodes(
         hosts or [],
         cluster=cluster,
@@ -131,11 +134,7 @@ def _remove(
     as_json: JsonOpt = False,
 ) -> None:
     """Cordon, drain, stop k3s, delete the Node (and etcd member), uninstall, revert the host."""
-    hooks = (
-        ops.Hooks()
-        if as_json
-        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_remove_plan)
-    )
+    hooks = _hooks(as_json, verbose, _show_remove_plan)
     result = ops.remove_nodes(
         nodes,
         cluster=cluster,
