@@ -1,7 +1,7 @@
 """Who answers on the API port: ``GET https://ADDRESS:6443/ping`` from the controller.
 
 k3s's supervisor router serves ``/ping`` (body ``pong``) on 6443 without authentication,
-beside ``/cacerts`` (k3s pkg/server/router.go); so does the stand-in. It is a liveness
+beside ``/cacerts`` (k3s pkg/server/router.go). It is a liveness
 probe only: no credentials are sent, nothing is read but ``pong``, and the certificate
 (signed by the cluster's own CA, which the controller need not hold) is not checked.
 """
