@@ -55,13 +55,9 @@ SubnetOpt = Annotated[
     typer.Option("--subnet", help="Discover the hosts on this subnet now (repeatable)."),
 ]
 
-# The commands that run a playbook over the inventory's hosts.
-LimitOpt = Annotated[
-    str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
-]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")]
-CheckOpt = Annotated[
-    bool, typer.Option("--check", help="Dry run: print what would change on each node.")
+# The day-2 commands (nodes add/remove, upgrade, reboot): --check stops after the plan.
+PlanOpt = Annotated[
+    bool, typer.Option("--check", help="Show the plan and its refusals; change nothing.")
 ]
 # The commands that remove something from the hosts.
 YesOpt = Annotated[

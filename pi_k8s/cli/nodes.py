@@ -10,9 +10,17 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, SubnetOpt, VerboseOpt
+from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, PlanOpt, SubnetOpt, VerboseOpt
 
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
+
+RoleOpt = Annotated[
+    str, typer.Option("--role", help="agent or server (servers keep an odd count).")
+]
+AllowEvenOpt = Annotated[
+    bool,
+    typer.Option("--allow-even", help="Accept an even number of servers (no added tolerance)."),
+]
 
 
 def _hooks(as_json: bool, verbose: bool, show_plan: Any) -> ops.Hooks:
@@ -64,19 +72,11 @@ def add(
         typer.Argument(help="The new Pis: hostname, IP or MAC (default: every new Pi found)."),
     ] = None,
     cluster: ClusterOpt = None,
-    role: Annotated[
-        str, typer.Option("--role", help="agent or server (servers keep an odd count).")
-    ] = "agent",
+    role: RoleOpt = "agent",
+    allow_even: AllowEvenOpt = False,
     from_file: FromOpt = None,
     subnet: SubnetOpt = None,
-    allow_even: Annotated[
-        bool,
-        typer.Option("--allow-even", help="Accept an even number of servers (no added tolerance)."),
-    ] = False,
-    check: Annotated[
-        bool,
-        typer.Option("--check", help="Show the plan (hosts, roles, server count); change nothing."),
-    ] = False,
+    check: PlanOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,23 +127,15 @@ def _remove(
     timeout: Annotated[
         int, typer.Option("--timeout", help="Seconds drain waits for pods to leave.")
     ] = 300,
-    check: Annotated[
-        bool, typer.Option("--check", help="Show the plan and its refusals; change nothing.")
-    ] = False,
+    check: PlanOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Cordon, drain, stop k3s, delete the Node (and etcd member), uninstall, revert the host."""
     hooks = _hooks(as_json, verbose, _show_remove_plan)
+    how = ops.Removal(force=force, unreachable=unreachable, timeout=timeout)
     result = ops.remove_nodes(
-        nodes,
-        cluster=cluster,
-        force=force,
-        unreachable=unreachable,
-        timeout=timeout,
-        check=check,
-        verbose=verbose,
-        hooks=hooks,
+        nodes, how, cluster=cluster, check=check, verbose=verbose, hooks=hooks
     )
     _outcome(result, check, as_json, f"removed {len(result.plan.nodes)} node(s)")
 

@@ -28,7 +28,7 @@ from pi_k8s.operations.discover import ScanSettings, discover_hosts
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
-from pi_k8s.operations.nodes_remove import RemovePlan, RemoveResult, remove_nodes
+from pi_k8s.operations.nodes_remove import Removal, RemovePlan, RemoveResult, remove_nodes
 from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
 from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
@@ -46,6 +46,7 @@ __all__ = [
     "DeployResult",
     "Hooks",
     "InventoryPlan",
+    "Removal",
     "RemovePlan",
     "RemoveResult",
     "RenderedInventory",

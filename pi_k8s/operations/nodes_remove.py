@@ -25,6 +25,17 @@ from pi_k8s.runner import RunResult
 PLAYBOOK = "nodes_remove.yml"
 
 
+@dataclass(frozen=True)
+class Removal:
+    """How nodes leave: ``force`` allows an even server count and drains pods no
+    controller manages; ``unreachable`` only deletes the Node and its etcd member;
+    ``timeout`` is drain's, in seconds."""
+
+    force: bool = False
+    unreachable: bool = False
+    timeout: int = 300
+
+
 @dataclass
 class RemovePlan:
     cluster: str
@@ -54,11 +65,9 @@ class RemoveResult:
 
 def remove_nodes(
     names: Sequence[str],
+    how: Removal = Removal(),
     *,
     cluster: str | None = None,
-    force: bool = False,
-    unreachable: bool = False,
-    timeout: int = 300,
     check: bool = False,
     verbose: bool = False,
     hooks: Hooks | None = None,
@@ -70,13 +79,13 @@ def remove_nodes(
         raise UsageError(
             "Name the nodes to remove.", hint="e.g. pi-k8s nodes remove rpi-3 (see pi-k8s status)."
         )
-    if timeout < 1:
+    if how.timeout < 1:
         raise UsageError(
-            f"--timeout {timeout} must be at least 1 second.", hint="e.g. --timeout 300"
+            f"--timeout {how.timeout} must be at least 1 second.", hint="e.g. --timeout 300"
         )
     name = clusters.resolve(cluster)
     state = clusters.load(name)
-    plan = _plan(state, list(dict.fromkeys(names)), force=force, unreachable=unreachable)
+    plan = _plan(state, list(dict.fromkeys(names)), force=how.force, unreachable=how.unreachable)
     hooks.on_nodes_plan(plan)
     for note in plan.notes:
         hooks.warn(note)
@@ -86,9 +95,9 @@ def remove_nodes(
     loaded = ansible_vars.load(inventory)
     extra: dict[str, Any] = {
         "nodes_remove_hosts": ",".join(m.hostname for m in plan.nodes),
-        "nodes_remove_unreachable": unreachable,
-        "nodes_remove_timeout": timeout,
-        "nodes_remove_force": force,
+        "nodes_remove_unreachable": how.unreachable,
+        "nodes_remove_timeout": how.timeout,
+        "nodes_remove_force": how.force,
     }
     started = started_now()
     title = f"nodes remove ({', '.join(m.hostname for m in plan.nodes)})"

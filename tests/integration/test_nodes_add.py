@@ -4,7 +4,8 @@
 airgap path); cluster.json records them. Then rpi-3 is added by IP: only it changes
 (the members' recap is changed=0 and their k3s units keep their PID), three nodes are
 Ready, cluster.json lists it third. A second server alone is refused (even count), and a
-member cannot be added again. Tests run in file order on one cluster.
+member cannot be added again. Tests run in file order on one cluster, with a state
+directory of their own: the commands find the cluster without --cluster.
 """
 
 from __future__ import annotations
@@ -61,7 +62,10 @@ def state_text() -> str:
 
 @pytest.fixture(scope="module")
 def cluster(
-    tmp_path_factory: pytest.TempPathFactory, controller_home: Path, airgap: Path
+    own_state_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    controller_home: Path,
+    airgap: Path,
 ) -> Iterator[dict]:
     for bed in make_testbed(NAME, "10.213.103.0/24", nodes=3):
         inv = tmp_path_factory.mktemp("inv") / "hosts.yml"

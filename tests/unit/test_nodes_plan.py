@@ -12,7 +12,7 @@ from pi_k8s import clusters
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.clusters import K3sRelease, Run
 from pi_k8s.errors import NothingFound, SpecError, UsageError
-from pi_k8s.operations import add_nodes, remove_nodes
+from pi_k8s.operations import Removal, add_nodes, remove_nodes
 
 PI4 = "Raspberry Pi 4 Model B Rev 1.5"
 
@@ -142,7 +142,7 @@ def test_remove_refusals() -> None:
     with pytest.raises(UsageError, match="leaves 2 servers") as err:
         remove_nodes(["rpi-5"], check=True)
     assert "--force" in err.value.hint
-    plan = remove_nodes(["rpi-5"], force=True, check=True).plan
+    plan = remove_nodes(["rpi-5"], Removal(force=True), check=True).plan
     assert (plan.servers_before, plan.servers_after) == (3, 2)
     plan = remove_nodes(["rpi-4", "rpi-5"], check=True).plan
     assert plan.servers_after == 1
