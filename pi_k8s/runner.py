@@ -62,6 +62,8 @@ class RunResult:
     failures: list[TaskFailure] = field(default_factory=list)
     # host → names of the tasks that changed (or would, in check mode), in order
     changes: dict[str, list[str]] = field(default_factory=dict)
+    # REPORTED_FACTS the run set (the last value seen), e.g. the release a channel resolved to
+    reported: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -96,6 +98,8 @@ class RunResult:
 
 
 EventCallback = Callable[[RunEvent], None]
+# Facts a run reports back to pi-k8s (never a secret): the k3s release the role resolved.
+REPORTED_FACTS = ("k3s_install_wanted_version",)
 
 
 def _rotate(runs: Path, keep: int = KEEP_RUNS) -> None:
@@ -115,6 +119,14 @@ def _message(res: dict[str, Any]) -> str:
         msg = "; ".join(map(str, msg))
     text = str(msg).strip().splitlines()
     return text[0][:300] if text else "no message"
+
+
+def _reported(event: dict[str, Any]) -> dict[str, str]:
+    """The REPORTED_FACTS a set_fact task's result carries (non-empty values only)."""
+    if event.get("event") != "runner_on_ok":
+        return {}
+    facts = ((event.get("event_data") or {}).get("res") or {}).get("ansible_facts") or {}
+    return {k: str(facts[k]).strip() for k in REPORTED_FACTS if str(facts.get(k) or "").strip()}
 
 
 def _translate(event: dict[str, Any]) -> RunEvent | None:
@@ -264,7 +276,9 @@ def run_playbook(
             setattr(hosts.setdefault(host, HostStats()), attr, count)
     failures = []
     changes: dict[str, list[str]] = {}
+    reported: dict[str, str] = {}
     for event in runner.events:
+        reported |= _reported(event)
         tr = _translate(event)
         if tr and tr.kind in {"failed", "unreachable"}:
             failures.append(TaskFailure(tr.host, tr.task, tr.message, tr.kind == "unreachable"))
@@ -280,4 +294,5 @@ def run_playbook(
         hosts=hosts,
         failures=failures,
         changes=changes,
+        reported=reported,
     )

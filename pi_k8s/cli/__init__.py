@@ -21,6 +21,7 @@ from pi_k8s.cli import (
     reset,
     status,
     testbed,
+    upgrade,
     verify,
 )
 
@@ -59,6 +60,7 @@ clusters.register(app)
 nodes.register(app)
 status.register(app)
 reset.register(app)
+upgrade.register(app)
 app.add_typer(testbed.app, name="testbed")
 
 

@@ -66,3 +66,36 @@ YesOpt = Annotated[
         "--yes", "-y", help="Do not ask for confirmation (required when stdin is not a terminal)."
     ),
 ]
+
+# Which k3s release and where it comes from (bootstrap, upgrade).
+K3sVersionOpt = Annotated[
+    str | None,
+    typer.Option("--k3s-version", help="Pin a release: v1.NN.N+k3sN, e.g. v1.31.4+k3s1."),
+]
+K3sChannelOpt = Annotated[
+    str | None, typer.Option("--k3s-channel", help="stable, latest, testing or v1.NN.")
+]
+AirgapOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--airgap",
+        help="Directory with each inventory arch's k3s binary (k3s, k3s-arm64, "
+        "k3s-armhf) and its line in sha256sum-<arch>.txt.",
+    ),
+]
+MirrorOpt = Annotated[
+    str | None,
+    typer.Option("--mirror", help="http(s) URL laid out like the k3s release assets."),
+]
+# Drain, for the commands that take nodes out of service one at a time (upgrade, reboot).
+DrainTimeoutOpt = Annotated[
+    int, typer.Option("--timeout", help="Seconds drain waits for a node's pods to leave.")
+]
+DrainForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Drain also deletes pods no controller manages."),
+]
+MaxUnavailableOpt = Annotated[
+    int,
+    typer.Option("--max-unavailable", help="Agents taken out of service at a time (servers: one)."),
+]

@@ -11,11 +11,15 @@ from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
 from pi_k8s.cli._options import (
+    AirgapOpt,
     CheckOpt,
     ClusterOpt,
     FromOpt,
     InventoryOpt,
+    K3sChannelOpt,
+    K3sVersionOpt,
     LimitOpt,
+    MirrorOpt,
     SkipWorkloadsOpt,
     SubnetOpt,
     VerboseOpt,
@@ -35,25 +39,10 @@ def bootstrap(
     subnet: SubnetOpt = None,
     check: CheckOpt = False,
     limit: LimitOpt = None,
-    k3s_version: Annotated[
-        str | None,
-        typer.Option("--k3s-version", help="Pin a release: v1.NN.N+k3sN, e.g. v1.31.4+k3s1."),
-    ] = None,
-    k3s_channel: Annotated[
-        str | None, typer.Option("--k3s-channel", help="stable, latest, testing or v1.NN.")
-    ] = None,
-    airgap: Annotated[
-        Path | None,
-        typer.Option(
-            "--airgap",
-            help="Directory with each inventory arch's k3s binary (k3s, k3s-arm64, "
-            "k3s-armhf) and its line in sha256sum-<arch>.txt.",
-        ),
-    ] = None,
-    mirror: Annotated[
-        str | None,
-        typer.Option("--mirror", help="http(s) URL laid out like the k3s release assets."),
-    ] = None,
+    k3s_version: K3sVersionOpt = None,
+    k3s_channel: K3sChannelOpt = None,
+    airgap: AirgapOpt = None,
+    mirror: MirrorOpt = None,
     merge_kubeconfig: Annotated[
         bool, typer.Option("--merge-kubeconfig", help="Also merge into ~/.kube/config.")
     ] = False,

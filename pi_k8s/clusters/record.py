@@ -107,7 +107,8 @@ def release_of(inv: AnsibleInventory, extravars: Mapping[str, Any]) -> K3sReleas
     hv = next(iter(inv.hostvars.values()), {})
     merged = {**hv, **extravars}
     version = merged.get("cluster_k3s_version") or None
-    channel = None if version else (merged.get("cluster_k3s_channel") or "stable")
+    # A pinned version with a channel: the version that channel resolved to (upgrade).
+    channel = merged.get("cluster_k3s_channel") or (None if version else "stable")
     source = merged.get("cluster_k3s_source") or "release"
     location = {"airgap": "cluster_k3s_airgap_dir", "mirror": "cluster_k3s_mirror_url"}.get(source)
     return K3sRelease(

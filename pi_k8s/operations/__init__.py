@@ -31,6 +31,7 @@ from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
 from pi_k8s.operations.nodes_remove import Removal, RemovePlan, RemoveResult, remove_nodes
 from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
 from pi_k8s.operations.status import StatusReport, cluster_status
+from pi_k8s.operations.upgrade import UpgradeOptions, UpgradePlan, UpgradeResult, upgrade_cluster
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
 
 __all__ = [
@@ -55,6 +56,9 @@ __all__ = [
     "ResetResult",
     "ScanSettings",
     "StatusReport",
+    "UpgradeOptions",
+    "UpgradePlan",
+    "UpgradeResult",
     "WaitResult",
     "add_nodes",
     "check_syntax",
@@ -70,4 +74,5 @@ __all__ = [
     "run_reset",
     "run_verify",
     "target_inventory",
+    "upgrade_cluster",
 ]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, paths, release, runner
+from pi_k8s import ansible_vars, clusters, paths, release, runner
 from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import previous_state, remember_run, started_now
@@ -98,6 +98,23 @@ def extravars(options: BootstrapOptions) -> dict[str, Any]:
     return extra
 
 
+def _followed_release(
+    previous: clusters.ClusterState | None, options: BootstrapOptions, hooks: Hooks
+) -> dict[str, Any]:
+    """A cluster that follows a channel keeps the release it resolved to: a later bootstrap
+    pins it (unless --k3s-version names one), so only `pi-k8s upgrade` moves it."""
+    if previous is None or options.k3s_version:
+        return {}
+    k3s = previous.k3s
+    if not (k3s.channel and k3s.version):
+        return {}
+    hooks.info(
+        f"cluster {previous.name} follows channel {k3s.channel} and runs {k3s.version}: "
+        f"bootstrap keeps it (`pi-k8s upgrade --k3s-channel {k3s.channel}` moves it)."
+    )
+    return {"cluster_k3s_version": k3s.version, "cluster_k3s_channel": k3s.channel}
+
+
 def check_flags(options: BootstrapOptions) -> None:
     """UsageError when a flag's value has the wrong form (before any host is contacted)."""
     if options.k3s_version:
@@ -139,7 +156,9 @@ def run_bootstrap(
     # What the inventory asks for, still before Ansible.
     loaded = ansible_vars.load(inventory)
     hostvars = loaded.hostvars
-    check_membership(previous_state(loaded), loaded, inventory)
+    previous = previous_state(loaded)
+    check_membership(previous, loaded, inventory)
+    extra |= _followed_release(previous, options, hooks)
     release.refuse_unsupported(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,9 @@ def remember_run(
         previous.add_run(run)
         return clusters.save(previous)
     release = clusters.release_of(inv, extravars)
+    resolved = result.reported.get("k3s_install_wanted_version")
+    if release.version is None and resolved:  # a channel: keep the release it resolved to
+        release = replace(release, version=resolved)
     state = clusters.update_state(previous, inv, inventory, release=release, run=run)
     directory = clusters.cluster_dir(state.name)
     written = clusters.save(state)

@@ -1,0 +1,90 @@
+"""`pi-k8s upgrade`: move a cluster to another k3s release, node by node, drained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pi_k8s import console
+from pi_k8s import operations as ops
+from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._options import (
+    AirgapOpt,
+    ClusterOpt,
+    DrainForceOpt,
+    DrainTimeoutOpt,
+    JsonOpt,
+    K3sChannelOpt,
+    K3sVersionOpt,
+    MaxUnavailableOpt,
+    MirrorOpt,
+    PlanOpt,
+    VerboseOpt,
+)
+
+
+def _show_plan(plan: Any) -> None:
+    console.table(
+        f"cluster {plan.cluster}: upgrade to {plan.version}"
+        + (f" (channel {plan.channel})" if plan.channel else ""),
+        ["node", "role", "now", "after", "action"],
+        ((n.hostname, n.role, n.now or "-", n.after, n.action) for n in plan.nodes),
+    )
+    console.info(
+        f"servers one at a time, then agents {plan.max_unavailable} at a time; from {plan.source}."
+    )
+
+
+@handles_errors
+def upgrade(
+    k3s_version: K3sVersionOpt = None,
+    k3s_channel: K3sChannelOpt = None,
+    cluster: ClusterOpt = None,
+    airgap: AirgapOpt = None,
+    mirror: MirrorOpt = None,
+    max_unavailable: MaxUnavailableOpt = 1,
+    timeout: DrainTimeoutOpt = 300,
+    force: DrainForceOpt = False,
+    check: PlanOpt = False,
+    verbose: VerboseOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per node, servers first: cordon, drain, install the verified release, restart, wait
+    until Ready at it, uncordon. Stops at the first failure; re-running resumes."""
+    options = ops.UpgradeOptions(
+        k3s_version=k3s_version,
+        k3s_channel=k3s_channel,
+        airgap=airgap,
+        mirror=mirror,
+        max_unavailable=max_unavailable,
+        timeout=timeout,
+        force=force,
+    )
+    hooks = ops.Hooks() if as_json else console_hooks(verbose=verbose)
+    if not as_json:
+        hooks.on_nodes_plan = _show_plan
+    result = ops.upgrade_cluster(
+        options, cluster=cluster, check=check, verbose=verbose, hooks=hooks
+    )
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "recap": {h: dict(vars(s)) for h, s in sorted(result.run.hosts.items())}
+                if result.run
+                else None,
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        done = len(result.plan.to_upgrade)
+        console.info(
+            f"upgraded {done} node(s) to {result.plan.version}; cluster state: {result.state}"
+        )
+
+
+def register(app: Any) -> None:
+    app.command("upgrade")(upgrade)
