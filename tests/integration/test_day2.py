@@ -12,7 +12,9 @@ path), in file order, each step asserted and timed:
 5. `nodes remove` the server rpi-3: refused without --force (even count), done with it;
 6. `reset` everything: every host matches its pre-bootstrap snapshot, file by file
    (rpi-1's cmdline.txt carried a flag of the user's own, which stays);
-7. `status --json` validates against its schema after every step.
+7. `status --json` validates against its schema after every step; cluster.json against
+   its own, 0600, with a copy of the hand-written inventory; a member cannot be added
+   again, and `nodes add --check` changes nothing.
 
 The wall time of each step is written to $PI_K8S_STATE_DIR/day2-times.json.
 """
@@ -20,6 +22,7 @@ The wall time of each step is written to $PI_K8S_STATE_DIR/day2-times.json.
 from __future__ import annotations
 
 import json
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -108,7 +111,7 @@ def test_1_bootstrap_one_server_on_sqlite_and_one_agent(bed: tb.Testbed, tmp_pat
     assert sh(bed, "rpi-1", f"sed -i '1s/$/ {USER_FLAG}/' {cmdline}").returncode == 0
     assert USER_FLAG in sh(bed, "rpi-1", f"cat {cmdline}").stdout
     S["before"] = {h: snap(bed, h) for h in HOSTS}
-    inv = tmp_path_factory.mktemp("inv") / "hosts.yml"
+    inv = S["inventory"] = tmp_path_factory.mktemp("inv") / "hosts.yml"
     inv.write_text(
         yaml.safe_dump(cluster_inventory(bed, ["rpi-1"], ["rpi-4"], k3s_server_embedded_etcd=False))
     )
@@ -129,6 +132,34 @@ def test_1_bootstrap_one_server_on_sqlite_and_one_agent(bed: tb.Testbed, tmp_pat
     check_status({"rpi-1": "server", "rpi-4": "agent"})
 
 
+def test_1b_the_cluster_state_is_valid_private_and_keeps_the_inventory(bed: tb.Testbed) -> None:
+    path = clusters.cluster_dir(NAME) / "cluster.json"
+    data = json.loads(path.read_text())
+    jsonschema.Draft202012Validator(clusters.schema()).validate(data)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE((path.parent / "token").stat().st_mode) == 0o600
+    ip = {h.name: h.ip for h in bed.hosts}
+    assert data["api_endpoint"] == f"https://{ip['rpi-1']}:6443"
+    assert data["k3s"] == {
+        "version": STANDIN_VERSION,
+        "channel": None,
+        "source": "airgap",
+        "location": str(S["airgap"].resolve()),
+    }
+    assert [(m["hostname"], m["ip"], m["role"]) for m in data["members"]] == [
+        ("rpi-1", ip["rpi-1"], "server"),
+        ("rpi-4", ip["rpi-4"], "agent"),
+    ]
+    assert data["inventory"] == str(S["inventory"].resolve())
+    # The hand-written inventory is kept with the state, 0600.
+    copy = path.parent / "inventory.yml"
+    assert copy.read_text() == S["inventory"].read_text()
+    assert stat.S_IMODE(copy.stat().st_mode) == 0o600
+    assert [r["command"] for r in data["runs"]] == ["bootstrap"] and data["runs"][0]["ok"]
+    code, out = cli("clusters", "--json")
+    assert code == 0 and NAME in [c["name"] for c in json.loads(out)], out
+
+
 def test_2_add_an_agent_leaves_the_members_alone(bed: tb.Testbed) -> None:
     before = units(bed, {"rpi-1": "k3s", "rpi-4": "k3s-agent"})
     rpi5 = next(h.ip for h in bed.hosts if h.name == "rpi-5")
@@ -144,6 +175,27 @@ def test_2_add_an_agent_leaves_the_members_alone(bed: tb.Testbed) -> None:
     assert ready(bed) == {"rpi-1": "True", "rpi-4": "True", "rpi-5": "True"}
     assert clusters.load(NAME).member("rpi-5").order == 3
     check_status({"rpi-1": "server", "rpi-4": "agent", "rpi-5": "agent"})
+
+
+def test_2b_a_member_is_refused_and_check_changes_nothing(bed: tb.Testbed, tmp_path: Path) -> None:
+    before = clusters.load(NAME)
+    inventory_before = Path(before.inventory).read_text()
+    rpi4 = next(h.ip for h in bed.hosts if h.name == "rpi-4")
+    code, out = cli("nodes", "add", rpi4, "-c", NAME)
+    assert code == 2, out
+    assert "rpi-4" in out and "already a member" in out and "(agent)" in out
+    found = tmp_path / "d.json"
+    found.write_text(
+        json.dumps([{"ip": "10.213.104.251", "hostname": "rpi-7", "is_pi": True, "memory_mb": 900}])
+    )
+    code, out = cli("nodes", "add", "--from", str(found), "--check", "--json", "-c", NAME)
+    assert code == 0, out
+    plan = json.loads(out)["plan"]
+    assert [n["hostname"] for n in plan["new"]] == ["rpi-7"]
+    assert (plan["servers_before"], plan["servers_after"]) == (1, 1)
+    assert json.loads(out)["status"] is None
+    assert clusters.load(NAME) == before
+    assert Path(clusters.load(NAME).inventory).read_text() == inventory_before
 
 
 def test_3_servers_come_in_pairs_and_sqlite_moves_to_etcd(bed: tb.Testbed) -> None:
