@@ -936,15 +936,17 @@ def test_cluster_reset_restores_a_snapshot_only_with_its_token(hosts) -> None:
     alone = s1.run("server", *me, f"--cluster-reset-restore-path={snap}")
     assert alone.returncode == 1
     assert "--cluster-reset required with --cluster-reset-restore-path" in alone.stderr
-    wrong = s1.run("server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}",
-                   "--token", "other")
+    wrong = s1.run(
+        "server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}", "--token", "other"
+    )
     assert wrong.returncode == 1
     assert "bootstrap data already found and encrypted with different token" in wrong.stderr
     missing = s1.run("server", *me, "--cluster-reset", "--cluster-reset-restore-path=/nope")
     assert "etcd: snapshot path does not exist: /nope" in missing.stderr
     assert s1.path("/var/lib/rancher/k3s/server/db/etcd/name").exists()  # nothing moved yet
-    ok = s1.run("server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}",
-                "--token", "t")
+    ok = s1.run(
+        "server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}", "--token", "t"
+    )
     assert ok.returncode == 0, ok.stderr
     assert RESET_DONE in ok.stderr
     assert list(s1.path("/var/lib/rancher/k3s/server/db").glob("etcd-old-*"))
