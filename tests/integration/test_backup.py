@@ -63,6 +63,15 @@ def main_pids(bed: tb.Testbed) -> dict[str, str]:
     return {h: sh(bed, h, f"systemctl show {u} -p MainPID").stdout for h, u in units.items()}
 
 
+def leaked_into_runs(state: Path, secret: str) -> list[str]:
+    """The files of ansible-runner's artifacts that hold the token's secret."""
+    return [
+        str(p)
+        for p in (state / "runs").rglob("*")
+        if p.is_file() and secret in p.read_text(errors="replace")
+    ]
+
+
 def runs() -> list[tuple[str, bool]]:
     return [(r.command, r.ok) for r in clusters.load(NAME).runs]
 
@@ -121,13 +130,7 @@ def test_backup_keeps_the_snapshot_with_its_token_and_sha256(cluster: dict) -> N
     # The copy on the server is deleted (`k3s etcd-snapshot delete`); the token is in no log.
     listing = sh(bed, "rpi-1", "k3s etcd-snapshot ls")
     assert listing.returncode == 0 and backup["name"] not in listing.stdout
-    secret = server_token.rsplit(":", 1)[-1]
-    leaked = [
-        str(p)
-        for p in (cluster["state"] / "runs").rglob("*")
-        if p.is_file() and secret in p.read_text(errors="replace")
-    ]
-    assert leaked == []
+    assert leaked_into_runs(cluster["state"], server_token.rsplit(":", 1)[-1]) == []
     code, out = cli("backup", "list", "--json")
     assert code == 0, out
     assert [b["name"] for b in json.loads(out)["backups"]] == [backup["name"]]
@@ -204,6 +207,8 @@ def test_restore_brings_back_the_snapshots_state_and_every_node_is_ready(cluster
     log = sh(bed, "rpi-1", "ls /var/lib/rancher/k3s/server/db").stdout.split()
     assert any(entry.startswith("etcd-old-") for entry in log)  # k3s moved the old data dir
     assert runs()[-1] == ("restore", True)
+    secret = sh(bed, "rpi-1", "cat /var/lib/rancher/k3s/server/token").stdout.strip()
+    assert leaked_into_runs(cluster["state"], secret.rsplit(":", 1)[-1]) == []
 
 
 def test_keep_removes_the_oldest_backups(cluster: dict) -> None:
