@@ -54,7 +54,7 @@ def backup(
 
 @app.command("list")
 @handles_errors
-def list_(cluster: ClusterOpt = None, as_json: JsonOpt = False) -> None:
+def _list(cluster: ClusterOpt = None, as_json: JsonOpt = False) -> None:
     """The cluster's backups on this machine, oldest first."""
     name, found = ops.list_backups(cluster)
     if as_json:

@@ -5,9 +5,10 @@ the stand-in. A backup takes an etcd snapshot on the first server and keeps it w
 token and its sha256 under clusters/<name>/backups/ (0600). Tampered, foreign or
 unconfirmed snapshots are refused before k3s stops anywhere. Then the cluster's state
 changes (rpi-4 cordoned) and the restore brings the snapshot's state back (rpi-4
-schedulable), with every node Ready and the three etcd members rejoined. Tests run in
-file order on one cluster, with a state directory of their own. Each phase's wall time
-is printed (pytest -s), never asserted.
+schedulable), with every node Ready and the three etcd members rejoined. Last, rpi-5
+alone on SQLite (cluster bk14s): its server/db and token are backed up and restored.
+Tests run in file order, with a state directory of their own. Each phase's wall time is
+printed (pytest -s), never asserted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pi_k8s import clusters
+from pi_k8s import clusters, runner
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import host_sh as sh
@@ -84,7 +85,7 @@ def cluster(
     airgap: Path,
 ) -> Iterator[dict]:
     start = time.monotonic()
-    for bed in make_testbed(NAME, "10.213.105.0/24", nodes=4):
+    for bed in make_testbed(NAME, "10.213.105.0/24", nodes=5):
         TIMES["testbed up"] = time.monotonic() - start
         inv = tmp_path_factory.mktemp("inv") / "hosts.yml"
         inv.write_text(yaml.safe_dump(cluster_inventory(bed, SERVERS, [AGENT])))
@@ -174,6 +175,22 @@ def test_a_changed_sha256_or_a_foreign_snapshot_is_refused_before_anything_stops
     assert code == 2 and "--yes" in out, out
     code, out = cli("restore", "no-such-backup", "--yes")
     assert code == 2 and "backup list" in out, out
+    # Plain Ansible users get the same check from restore.yml's first play.
+    good = clusters.cluster_dir(NAME) / "backups" / name
+    run = runner.run_playbook(
+        "restore.yml",
+        inventory=clusters.load(NAME).inventory,
+        extravars={
+            "restore_snapshot": str(good / meta["file"]),
+            "restore_token_file": str(good / "token"),
+            "restore_datastore": "etcd",
+            "restore_sha256": "0" * 64,
+        },
+    )
+    assert not run.ok
+    assert any("Nothing was stopped" in f.message for f in run.failures), run.failures
+    assert set(run.hosts) == {*SERVERS, AGENT}
+    assert all(s.changed == 0 for s in run.hosts.values())
     for directory in (tampered, foreign, token):
         shutil.rmtree(directory)
     assert main_pids(bed) == before_pids  # k3s kept running everywhere
@@ -223,3 +240,51 @@ def test_keep_removes_the_oldest_backups(cluster: dict) -> None:
     assert not (clusters.cluster_dir(NAME) / "backups" / old).exists()
     code, out = cli("backup", "--keep", "0")
     assert code == 2 and "--keep 0" in out, out
+
+
+# ------------------------------------------------------------ a single server on SQLite
+SQLITE = "bk14s"
+
+
+@pytest.fixture(scope="module")
+def sqlite_cluster(cluster: dict, tmp_path_factory: pytest.TempPathFactory, airgap: Path) -> dict:
+    """rpi-5 alone, on SQLite (k3s_server_embedded_etcd: false), as cluster bk14s."""
+    bed = cluster["bed"]
+    inv = tmp_path_factory.mktemp("inv-sqlite") / "hosts.yml"
+    layout = cluster_inventory(bed, ["rpi-5"], cluster_name=SQLITE, k3s_server_embedded_etcd=False)
+    inv.write_text(yaml.safe_dump(layout))
+    start = time.monotonic()
+    code, output = run_bootstrap(inv, airgap, "--no-verify")
+    TIMES["bootstrap (sqlite)"] = time.monotonic() - start
+    assert code == 0, output
+    return {"bed": bed}
+
+
+def test_sqlite_backup_and_restore_bring_back_server_db(sqlite_cluster: dict) -> None:
+    """docs.k3s.io/datastore/backup-restore: on SQLite, copy server/db with the token; to
+    restore, put both back."""
+    bed = sqlite_cluster["bed"]
+    assert clusters.load(SQLITE).datastore == "sqlite"
+    start = time.monotonic()
+    code, out = cli("backup", "--cluster", SQLITE, "--json")
+    TIMES["backup (sqlite)"] = time.monotonic() - start
+    assert code == 0, out
+    backup = json.loads(out)["backup"]
+    assert backup["datastore"] == "sqlite" and backup["file"].endswith(".tar.gz")
+    directory = Path(backup["directory"])
+    for name in (backup["file"], "token", "backup.json"):
+        assert stat.S_IMODE((directory / name).stat().st_mode) == 0o600, name
+    assert sh(bed, "rpi-5", "systemctl is-active k3s").stdout.strip() == "active"
+    assert sh(bed, "rpi-5", "ls /var/lib/rancher/k3s/server/*.tar.gz").returncode != 0
+    assert sh(bed, "rpi-5", "k3s kubectl cordon rpi-5").returncode == 0
+    start = time.monotonic()
+    code, out = cli("restore", backup["name"], "--cluster", SQLITE, "--yes")
+    TIMES["restore (sqlite)"] = time.monotonic() - start
+    assert code == 0, out
+    node = json.loads(sh(bed, "rpi-5", "k3s kubectl get node rpi-5 -o json").stdout)
+    assert ready(node) == "True" and not node["spec"].get("unschedulable")
+    assert "db-pre-restore-" in sh(bed, "rpi-5", "ls /var/lib/rancher/k3s/server").stdout
+    assert [(r.command, r.ok) for r in clusters.load(SQLITE).runs][-2:] == [
+        ("backup", True),
+        ("restore", True),
+    ]
