@@ -12,6 +12,7 @@ import typer
 
 from pi_k8s import __version__
 from pi_k8s.cli import (
+    backup,
     bootstrap,
     clusters,
     deploy,
@@ -59,6 +60,7 @@ deploy.register(app)
 clusters.register(app)
 nodes.register(app)
 status.register(app)
+backup.register(app)
 reset.register(app)
 upgrade.register(app)
 app.add_typer(testbed.app, name="testbed")

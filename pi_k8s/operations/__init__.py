@@ -10,6 +10,7 @@ passes (the CLI draws them with pi_k8s.console). This is also pi-k8s's Python AP
 The local testbed is an operation of its own: pi_k8s.testbed.
 """
 
+from pi_k8s.operations.backup import Backup, BackupResult, list_backups, run_backup
 from pi_k8s.operations.bootstrap import (
     BootstrapOptions,
     BootstrapResult,
@@ -30,6 +31,7 @@ from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render
 from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
 from pi_k8s.operations.nodes_remove import Removal, RemovePlan, RemoveResult, remove_nodes
 from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
+from pi_k8s.operations.restore import RestorePlan, RestoreResult, plan_restore, run_restore
 from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.upgrade import UpgradeOptions, UpgradePlan, UpgradeResult, upgrade_cluster
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
@@ -40,6 +42,8 @@ __all__ = [
     "DNS_SMOKE_IMAGE",
     "AddPlan",
     "AddResult",
+    "Backup",
+    "BackupResult",
     "BootstrapOptions",
     "BootstrapResult",
     "ClusterSummary",
@@ -54,6 +58,8 @@ __all__ = [
     "ResetOptions",
     "ResetPlan",
     "ResetResult",
+    "RestorePlan",
+    "RestoreResult",
     "ScanSettings",
     "StatusReport",
     "UpgradeOptions",
@@ -64,14 +70,18 @@ __all__ = [
     "check_syntax",
     "cluster_status",
     "discover_hosts",
+    "list_backups",
     "list_clusters",
     "plan_reset",
+    "plan_restore",
     "playbook_path",
     "remove_nodes",
     "render_inventory",
+    "run_backup",
     "run_bootstrap",
     "run_deploy",
     "run_reset",
+    "run_restore",
     "run_verify",
     "target_inventory",
     "upgrade_cluster",

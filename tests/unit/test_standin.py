@@ -861,3 +861,98 @@ def test_a_sqlite_server_restarted_with_cluster_init_moves_to_etcd(hosts) -> Non
     s2.start("server", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
     s2.wait_ready()
     wait_for(lambda: len(members(s1)) == 2 and set(s2.nodes()) == {"s1", "s2", "a1"}, "s2")
+
+
+# ---------------------------------------------------------------- etcd snapshots, cluster reset
+SNAPSHOTS = "/var/lib/rancher/k3s/server/db/snapshots"
+RESET_DONE = (
+    "Managed etcd cluster membership has been reset, restart without --cluster-reset flag now."
+)
+
+
+def test_etcd_snapshot_save_ls_delete_like_k3s(hosts) -> None:
+    """docs.k3s.io/cli/etcd-snapshot: on-demand snapshots are named <name>-<node>-<unix
+    time> in ${data-dir}/server/db/snapshots; k3s's CLI logs `Snapshot NAME saved.` and
+    `Snapshot NAME deleted.` (pkg/cli/etcdsnapshot/etcd_snapshot.go); ls prints a table of
+    Name, Location, Size, Created. The file holds the cluster state (the Nodes)."""
+    s1, a1 = hosts("s1"), hosts("a1")
+    s1.start("server", "--token", "t", "--cluster-init")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    before = int(time.time())
+    r = s1.run("etcd-snapshot", "save", "--name", "pre")
+    assert r.returncode == 0, r.stderr
+    name = re.search(r'msg="Snapshot (\S+) saved\."', r.stderr).group(1)
+    assert re.fullmatch(r"pre-s1-(\d+)", name)
+    assert before <= int(name.rsplit("-", 1)[1]) <= time.time()
+    path = s1.path(f"{SNAPSHOTS}/{name}")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert set(json.loads(path.read_text())["state"]["nodes"]) == {"s1", "a1"}
+    default = s1.run("etcd-snapshot", "save")
+    assert re.search(r"Snapshot on-demand-s1-\d+ saved\.", default.stderr), default.stderr
+    ls = s1.run("etcd-snapshot", "ls")
+    lines = ls.stdout.splitlines()
+    assert lines[0].split() == ["Name", "Location", "Size", "Created"]
+    row = next(line.split() for line in lines if line.startswith(name))
+    assert row[1] == f"file://{path}" and row[2] == str(path.stat().st_size)
+    assert len(lines) == 3
+    gone = s1.run("etcd-snapshot", "delete", name)
+    assert gone.returncode == 0 and f"Snapshot {name} deleted." in gone.stderr
+    assert not path.exists()
+    assert s1.run("etcd-snapshot", "delete").returncode == 1  # no snapshots given for removal
+
+
+def test_a_server_without_etcd_takes_no_snapshot_and_keeps_nodes_in_state_db(hosts) -> None:
+    """docs.k3s.io/datastore/backup-restore: on SQLite the datastore is server/db (copy it,
+    with the token); etcd-snapshot is for embedded etcd only."""
+    s1 = hosts("s1")
+    s1.start("server", "--token", "t")
+    s1.wait_ready()
+    r = s1.run("etcd-snapshot", "save")
+    assert r.returncode == 1 and "etcd datastore disabled" in r.stderr
+    state = json.loads(s1.path("/var/lib/rancher/k3s/server/db/state.db").read_text())
+    assert set(state["nodes"]) == {"s1"}
+
+
+def test_cluster_reset_restores_a_snapshot_only_with_its_token(hosts) -> None:
+    """docs.k3s.io/cli/etcd-snapshot (restoring): `k3s server --cluster-reset
+    --cluster-reset-restore-path=FILE` restores the snapshot, moves the old data dir away and
+    exits asking for a restart without the flag; the token must be the snapshot's
+    (docs.k3s.io/datastore/backup-restore), else k3s refuses; the restore path alone is an
+    invalid flag use (pkg/cli/server/server.go)."""
+    s1, a1 = hosts("s1"), hosts("a1")
+    s1.start("server", "--token", "t", "--cluster-init")
+    s1.wait_ready()
+    a1.start("agent", "--server", f"https://127.0.0.1:{s1.api}", "--token", "t")
+    a1.wait_ready()
+    r = s1.run("etcd-snapshot", "save", "--name", "pre")
+    name = re.search(r"Snapshot (\S+) saved\.", r.stderr).group(1)
+    snap = f"{SNAPSHOTS}/{name}"
+    assert s1.run("kubectl", "cordon", "a1").returncode == 0
+    old_member = member_names(s1)
+    s1.stop()
+    me = ("--node-name", "s1", "--node-ip", "127.0.0.1", "--cluster-init")
+    alone = s1.run("server", *me, f"--cluster-reset-restore-path={snap}")
+    assert alone.returncode == 1
+    assert "--cluster-reset required with --cluster-reset-restore-path" in alone.stderr
+    wrong = s1.run(
+        "server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}", "--token", "other"
+    )
+    assert wrong.returncode == 1
+    assert "bootstrap data already found and encrypted with different token" in wrong.stderr
+    missing = s1.run("server", *me, "--cluster-reset", "--cluster-reset-restore-path=/nope")
+    assert "etcd: snapshot path does not exist: /nope" in missing.stderr
+    assert s1.path("/var/lib/rancher/k3s/server/db/etcd/name").exists()  # nothing moved yet
+    ok = s1.run(
+        "server", *me, "--cluster-reset", f"--cluster-reset-restore-path={snap}", "--token", "t"
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert RESET_DONE in ok.stderr
+    assert list(s1.path("/var/lib/rancher/k3s/server/db").glob("etcd-old-*"))
+    s1.start("server", "--token", "t", "--cluster-init")
+    s1.wait_ready()
+    nodes = s1.nodes()
+    assert set(nodes) == {"s1", "a1"}
+    assert not nodes["a1"]["spec"].get("unschedulable")  # the snapshot's state again
+    assert len(members(s1)) == 1 and member_names(s1).isdisjoint(old_member)
