@@ -18,7 +18,6 @@ from pi_k8s.errors import SpecError
 
 CHANNEL_URL = "https://update.k3s.io/v1-release/channels"
 _TAG = re.compile(r"^v(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?\+k3s(\d+)$")
-_FOUND = re.compile(r"v\d+\.\d+\.\d+(?:-rc\d+)?\+k3s\d+")
 
 
 @dataclass(frozen=True, order=True)
@@ -43,12 +42,6 @@ def parse(tag: str) -> Release | None:
         return None
     major, minor, patch, rc, k3s = m.groups()
     return Release(int(major), int(minor), int(patch), int(rc) if rc else 10**6, int(k3s), tag)
-
-
-def found_in(text: str) -> str | None:
-    """The first release tag in ``text`` (e.g. `k3s --version`'s output)."""
-    m = _FOUND.search(text or "")
-    return m.group(0) if m else None
 
 
 def skew_problem(now: str, after: str) -> str | None:

@@ -46,11 +46,9 @@ def test_the_version_skew_rule(now: str, after: str, problem: str | None) -> Non
     assert (found is None) if problem is None else (problem in str(found)), found
 
 
-def test_a_tag_is_found_in_k3s_version_output() -> None:
-    out = "k3s version v1.31.5+k3s1 (abc123)\ngo version go1.22.9"
-    assert k3s_versions.found_in(out) == V2
-    assert k3s_versions.found_in("no k3s here") is None
+def test_a_tag_that_is_not_a_release_does_not_parse() -> None:
     assert k3s_versions.parse("1.31.5") is None
+    assert k3s_versions.parse("v1.31.5") is None
 
 
 class _Channels(BaseHTTPRequestHandler):
