@@ -50,14 +50,9 @@ def upgrade(
 ) -> None:
     """Per node, servers first: cordon, drain, install the verified release, restart, wait
     until Ready at it, uncordon. Stops at the first failure; re-running resumes."""
+    # In UpgradeOptions' field order: the release, where from, then the pace.
     options = ops.UpgradeOptions(
-        k3s_version=k3s_version,
-        k3s_channel=k3s_channel,
-        airgap=airgap,
-        mirror=mirror,
-        max_unavailable=max_unavailable,
-        timeout=timeout,
-        force=force,
+        k3s_version, k3s_channel, airgap, mirror, max_unavailable, timeout, force
     )
     hooks = ops.Hooks() if as_json else console_hooks(verbose=verbose)
     if not as_json:

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, paths, runner
+from pi_k8s import ansible_vars, clusters, paths
 from pi_k8s.clusters.record import now
 from pi_k8s.errors import SpecError, UsageError
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import remember_run, run_on_cluster, started_now
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import RunResult
 
@@ -138,17 +138,11 @@ def run_backup(
     loaded = ansible_vars.load(inventory)
     root = paths.ensure_private_dir(backups_dir(name))
     staging = paths.ensure_private_dir(root / f".incoming-{started_now().replace(':', '')}")
-    started = started_now()
+    extra = {"backup_dest": str(staging), "backup_name": SNAPSHOT_NAME}
     try:
-        with hooks.playbook(f"backup ({name})") as on_event:
-            result = runner.run_playbook(
-                PLAYBOOK,
-                inventory=inventory,
-                extravars={"backup_dest": str(staging), "backup_name": SNAPSHOT_NAME},
-                on_event=on_event,
-                verbosity=1 if verbose else 0,
-            )
-        hooks.on_run(result)
+        result, started = run_on_cluster(
+            PLAYBOOK, inventory, extra, title=f"backup ({name})", verbose=verbose, hooks=hooks
+        )
         if not result.ok:
             remember_run("backup", inventory, loaded, {}, result, started=started)
             result.raise_for_status()

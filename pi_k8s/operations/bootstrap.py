@@ -14,7 +14,7 @@ from typing import Any
 from pi_k8s import ansible_vars, clusters, paths, release, runner
 from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
-from pi_k8s.operations.clusters import previous_state, remember_run, started_now
+from pi_k8s.operations.clusters import previous_state, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import cluster_name, render_inventory
 from pi_k8s.operations.verify import DNS_SMOKE_IMAGE, run_verify
@@ -164,18 +164,16 @@ def run_bootstrap(
     if options.airgap is not None:
         release.check_airgap(options.airgap, hostvars)
     title = "bootstrap (check mode)" if options.check else "bootstrap"
-    started = started_now()
-    with hooks.playbook(title) as on_event:
-        result = runner.run_playbook(
-            PLAYBOOK,
-            inventory=inventory,
-            extravars=extra,
-            limit=options.limit,
-            check=options.check,
-            on_event=on_event,
-            verbosity=1 if options.verbose else 0,
-        )
-    hooks.on_run(result)
+    result, started = run_on_cluster(
+        PLAYBOOK,
+        inventory,
+        extra,
+        title=title,
+        verbose=options.verbose,
+        hooks=hooks,
+        limit=options.limit,
+        check=options.check,
+    )
     if not options.check:
         written = remember_run("bootstrap", inventory, loaded, extra, result, started=started)
         if written is not None and result.ok:

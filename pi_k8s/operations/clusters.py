@@ -7,12 +7,13 @@ import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pi_k8s import clusters
+from pi_k8s import clusters, runner
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.clusters.record import inventory_cluster_name, now
 from pi_k8s.errors import UsageError
+from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import RunResult
 
 # Where commands look when neither --cluster nor --inventory is given and pi-k8s
@@ -21,6 +22,19 @@ DEFAULT_INVENTORY = Path("inventory/hosts.yml")
 # The copy of a hand-written inventory kept with the cluster's state (a rendered one
 # already lives there as hosts.yml).
 INVENTORY_COPY = "inventory.yml"
+
+
+PlanT = TypeVar("PlanT")
+
+
+@dataclass
+class PlannedRun(Generic[PlanT]):
+    """What a day-2 command returns: its plan, the playbook run (None with --check) and
+    the cluster.json it wrote."""
+
+    plan: PlanT
+    run: RunResult | None = None
+    state: Path | None = None
 
 
 @dataclass
@@ -124,3 +138,31 @@ def remember_run(
 def started_now() -> str:
     """The timestamp a run records as its start."""
     return now()
+
+
+def run_on_cluster(
+    playbook: str,
+    inventory: Path,
+    extravars: dict[str, Any],
+    *,
+    title: str,
+    verbose: bool,
+    hooks: Hooks,
+    limit: str | None = None,
+    check: bool = False,
+) -> tuple[RunResult, str]:
+    """Run a cluster's playbook with the hooks' live progress: (the run, when it started,
+    for ``remember_run``). The caller checks the status."""
+    started = started_now()
+    with hooks.playbook(title) as on_event:
+        result = runner.run_playbook(
+            playbook,
+            inventory=inventory,
+            extravars=extravars,
+            limit=limit,
+            check=check,
+            on_event=on_event,
+            verbosity=1 if verbose else 0,
+        )
+    hooks.on_run(result)
+    return result, started

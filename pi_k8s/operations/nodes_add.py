@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, release, runner
+from pi_k8s import ansible_vars, clusters, release
 from pi_k8s.errors import NothingFound, SpecError, UsageError
 from pi_k8s.inventory import is_armv6, load_hosts, write_inventory
 from pi_k8s.inventory.build import host_entry
@@ -26,9 +26,8 @@ from pi_k8s.inventory.edit import read_inventory, with_cluster_vars, with_hosts
 from pi_k8s.inventory.roles import too_small_for_server
 from pi_k8s.inventory.selection import label, matches
 from pi_k8s.models import PiHost
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.runner import RunResult
 
 ROLES = ("agent", "server")
 ETCD_DOC = "docs.k3s.io/datastore/ha-embedded"
@@ -61,11 +60,7 @@ class AddPlan:
         }
 
 
-@dataclass
-class AddResult:
-    plan: AddPlan
-    run: RunResult | None = None  # None: --check
-    state: Path | None = None  # cluster.json after the run
+AddResult = PlannedRun[AddPlan]
 
 
 def add_nodes(
@@ -126,18 +121,10 @@ def add_nodes(
     if state.k3s.source == "airgap" and state.k3s.location:
         release.check_airgap(Path(state.k3s.location), loaded.hostvars)
     extra = _release_vars(state.k3s)
-    started = started_now()
-    with hooks.playbook(
-        f"nodes add ({', '.join(str(h.hostname) for h, _ in plan.new)})"
-    ) as on_event:
-        result = runner.run_playbook(
-            "site.yml",
-            inventory=plan.inventory,
-            extravars=extra,
-            on_event=on_event,
-            verbosity=1 if verbose else 0,
-        )
-    hooks.on_run(result)
+    title = f"nodes add ({', '.join(str(h.hostname) for h, _ in plan.new)})"
+    result, started = run_on_cluster(
+        "site.yml", plan.inventory, extra, title=title, verbose=verbose, hooks=hooks
+    )
     written = remember_run("nodes add", plan.inventory, loaded, extra, result, started=started)
     result.raise_for_status()
     return AddResult(plan, result, written)

@@ -14,13 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, runner
+from pi_k8s import ansible_vars, clusters
 from pi_k8s.errors import UsageError
 from pi_k8s.inventory import write_inventory
 from pi_k8s.inventory.edit import read_inventory, with_cluster_vars, without_hosts
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.runner import RunResult
 
 PLAYBOOK = "nodes_remove.yml"
 
@@ -56,11 +55,7 @@ class RemovePlan:
         }
 
 
-@dataclass
-class RemoveResult:
-    plan: RemovePlan
-    run: RunResult | None = None  # None: --check
-    state: Path | None = None
+RemoveResult = PlannedRun[RemovePlan]
 
 
 def remove_nodes(
@@ -99,17 +94,10 @@ def remove_nodes(
         "nodes_remove_timeout": how.timeout,
         "nodes_remove_force": how.force,
     }
-    started = started_now()
     title = f"nodes remove ({', '.join(m.hostname for m in plan.nodes)})"
-    with hooks.playbook(title) as on_event:
-        result = runner.run_playbook(
-            PLAYBOOK,
-            inventory=inventory,
-            extravars=extra,
-            on_event=on_event,
-            verbosity=1 if verbose else 0,
-        )
-    hooks.on_run(result)
+    result, started = run_on_cluster(
+        PLAYBOOK, inventory, extra, title=title, verbose=verbose, hooks=hooks
+    )
     if not result.ok:
         remember_run("nodes remove", inventory, loaded, {}, result, started=started)
         result.raise_for_status()

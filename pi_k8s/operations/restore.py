@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, runner
+from pi_k8s import ansible_vars, clusters
 from pi_k8s.errors import SpecError, UsageError
 from pi_k8s.operations.backup import Backup, backups_dir, read_backup, sha256_of
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.runner import RunResult
 
 PLAYBOOK = "restore.yml"
 
@@ -65,11 +64,7 @@ class RestorePlan:
         }
 
 
-@dataclass
-class RestoreResult:
-    plan: RestorePlan
-    run: RunResult | None = None  # None: --check
-    state: Path | None = None
+RestoreResult = PlannedRun[RestorePlan]
 
 
 def plan_restore(snapshot: str, *, cluster: str | None = None) -> RestorePlan:
@@ -134,16 +129,14 @@ def run_restore(
         "restore_datastore": plan.backup.datastore,
         "restore_sha256": plan.backup.sha256,
     }
-    started = started_now()
-    with hooks.playbook(f"restore ({plan.backup.name})") as on_event:
-        result = runner.run_playbook(
-            PLAYBOOK,
-            inventory=inventory,
-            extravars=extra,
-            on_event=on_event,
-            verbosity=1 if verbose else 0,
-        )
-    hooks.on_run(result)
+    result, started = run_on_cluster(
+        PLAYBOOK,
+        inventory,
+        extra,
+        title=f"restore ({plan.backup.name})",
+        verbose=verbose,
+        hooks=hooks,
+    )
     written = remember_run("restore", inventory, loaded, {}, result, started=started)
     result.raise_for_status()
     return RestoreResult(plan, result, written)

@@ -15,11 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, k3s_versions, release, runner, status
+from pi_k8s import ansible_vars, clusters, k3s_versions, release, status
 from pi_k8s.errors import SpecError, UsageError
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.runner import RunResult
 
 PLAYBOOK = "upgrade.yml"
 
@@ -74,11 +73,7 @@ class UpgradePlan:
         }
 
 
-@dataclass
-class UpgradeResult:
-    plan: UpgradePlan
-    run: RunResult | None = None  # None: --check
-    state: Path | None = None
+UpgradeResult = PlannedRun[UpgradePlan]
 
 
 def upgrade_cluster(
@@ -110,25 +105,23 @@ def upgrade_cluster(
         hooks.warn(note)
     if check:
         return UpgradeResult(plan)
-    extra |= {
+    extra |= _pace_vars(options)
+    title = f"upgrade to {plan.version} ({len(plan.to_upgrade)} of {len(plan.nodes)} nodes)"
+    result, started = run_on_cluster(
+        PLAYBOOK, inventory, extra, title=title, verbose=verbose, hooks=hooks
+    )
+    written = remember_run("upgrade", inventory, loaded, extra, result, started=started)
+    result.raise_for_status()
+    return UpgradeResult(plan, result, written)
+
+
+def _pace_vars(options: UpgradeOptions) -> dict[str, Any]:
+    """How fast the playbook goes: agents per batch, and drain's patience."""
+    return {
         "upgrade_max_unavailable": options.max_unavailable,
         "k3s_maintenance_drain_timeout": options.timeout,
         "k3s_maintenance_drain_force": options.force,
     }
-    started = started_now()
-    title = f"upgrade to {plan.version} ({len(plan.to_upgrade)} of {len(plan.nodes)} nodes)"
-    with hooks.playbook(title) as on_event:
-        result = runner.run_playbook(
-            PLAYBOOK,
-            inventory=inventory,
-            extravars=extra,
-            on_event=on_event,
-            verbosity=1 if verbose else 0,
-        )
-    hooks.on_run(result)
-    written = remember_run("upgrade", inventory, loaded, extra, result, started=started)
-    result.raise_for_status()
-    return UpgradeResult(plan, result, written)
 
 
 def _check_flags(options: UpgradeOptions) -> None:
