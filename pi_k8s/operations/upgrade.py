@@ -162,6 +162,14 @@ def _release_vars(
         source, location = "mirror", options.mirror
     else:
         source, location = state.k3s.source, state.k3s.location
+        if source == "airgap" and options.k3s_version and state.k3s.version != options.k3s_version:
+            raise UsageError(
+                f"cluster {state.name!r} was installed from the airgap directory {location}, "
+                f"which holds {state.k3s.version or 'its current release'}, "
+                f"not {options.k3s_version}.",
+                hint="Pass --airgap DIR with the new release's files (k3s binaries and "
+                "sha256sum-<arch>.txt).",
+            )
     if source in ("airgap", "mirror") and not location:
         raise SpecError(
             f"cluster {state.name!r} was installed from {source}, and cluster.json does not say "

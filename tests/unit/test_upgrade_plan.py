@@ -93,7 +93,10 @@ def _state(tmp_path: Path, release: K3sRelease) -> clusters.ClusterState:
         },
     )
     path = tmp_path / "remembered.yml"
-    path.write_text("all: {}\n")
+    hosts = {"server": {"hosts": dict.fromkeys(servers, {})}, "agent": {"hosts": {"rpi-4": {}}}}
+    path.write_text(
+        yaml.safe_dump({"k3s_cluster": {"children": hosts, "vars": {"cluster_name": "lab"}}})
+    )
     run = Run("bootstrap", "2026-11-30T10:00:00Z", True, "ok")
     return clusters.update_state(None, inv, path, release=release, run=run)
 
@@ -273,3 +276,16 @@ def test_a_bootstrap_on_a_channel_records_the_release_it_resolved_to(
     extra = {"cluster_k3s_channel": "stable", "cluster_k3s_version": ""}
     remember_run("bootstrap", inv_path, inv, extra, run, started="2026-12-01T00:00:00Z")
     assert clusters.load("lab").k3s == K3sRelease(V2, "stable")
+
+
+def test_an_airgap_cluster_needs_the_new_release_s_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    state = _state(tmp_path, K3sRelease(V1, None, "airgap", str(tmp_path / "v1")))
+    clusters.save(state)
+    with pytest.raises(
+        UsageError, match=r"which holds v1.31.4\+k3s1, not v1.31.5\+k3s1"
+    ) as refused:
+        upgrade_cluster(UpgradeOptions(k3s_version=V2), cluster="lab")
+    assert "--airgap DIR" in refused.value.hint
