@@ -93,7 +93,7 @@ def _state(tmp_path: Path, release: K3sRelease) -> clusters.ClusterState:
         },
     )
     path = tmp_path / "remembered.yml"
-    hosts = {"server": {"hosts": dict.fromkeys(servers, {})}, "agent": {"hosts": {"rpi-4": {}}}}
+    hosts = {"server": {"hosts": {h: {} for h in servers}}, "agent": {"hosts": {"rpi-4": {}}}}
     path.write_text(
         yaml.safe_dump({"k3s_cluster": {"children": hosts, "vars": {"cluster_name": "lab"}}})
     )
