@@ -18,8 +18,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pi_k8s.render.status import status_view
-
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -111,6 +109,8 @@ def _rich_table(
 
 def status_report(report: Any) -> None:
     """`pi-k8s status`: header, nodes, API, runs, notes (tables; tab-separated when piped)."""
+    from pi_k8s.render.status import status_view
+
     if out.is_terminal:
         out.print(_status_renderable(report))
         return
@@ -124,6 +124,8 @@ def status_report(report: Any) -> None:
 def _status_renderable(report: Any) -> Any:
     from rich.console import Group
     from rich.text import Text
+
+    from pi_k8s.render.status import status_view
 
     return Group(
         *(

@@ -6,13 +6,16 @@ from __future__ import annotations
 import functools
 import traceback
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from pi_k8s import console, paths
+from pi_k8s import operations as ops
 from pi_k8s.errors import PiK8sError
-from pi_k8s.operations import Hooks, InventoryPlan
+
+if TYPE_CHECKING:
+    from pi_k8s.operations import Hooks, InventoryPlan
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,7 +72,7 @@ def show_plan(cluster: str, plan: InventoryPlan) -> None:
 
 def console_hooks(*, verbose: bool = False) -> Hooks:
     """Draw everything an operation reports: progress lines, playbook progress, tables."""
-    return Hooks(
+    return ops.Hooks(
         step=console.step,
         info=console.info,
         warn=console.warn,
@@ -83,5 +86,5 @@ def console_hooks(*, verbose: bool = False) -> Hooks:
 def verify_hooks(*, as_json: bool = False) -> Hooks:
     """verify's progress lines and report tables, or (``as_json``) the report as JSON only."""
     if as_json:
-        return Hooks(on_report=lambda report: console.print_json(report.to_dict()))
+        return ops.Hooks(on_report=lambda report: console.print_json(report.to_dict()))
     return console_hooks()
