@@ -37,6 +37,16 @@ def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pat
         os.environ["PI_K8S_STATE_DIR"] = old
 
 
+@pytest.fixture(scope="module")
+def own_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A module whose tests count the remembered clusters (or their backups) keeps its
+    state apart from the session's: it sees only what it made, its testbed's keys too."""
+    with pytest.MonkeyPatch.context() as mp:
+        state = tmp_path_factory.mktemp("module-state")
+        mp.setenv("PI_K8S_STATE_DIR", str(state))
+        yield state
+
+
 # The net.* sysctls pi_prereq sets. They belong to each container's own network namespace,
 # whose starting values depend on the machine (podman, netavark/CNI, the kernel).
 K3S_SYSCTLS = (
