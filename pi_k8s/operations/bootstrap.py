@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, paths, release, runner
+from pi_k8s import ansible_vars, paths, release, runner, vip
 from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import previous_state, remember_run, started_now
@@ -141,6 +141,7 @@ def run_bootstrap(
     hostvars = loaded.hostvars
     check_membership(previous_state(loaded), loaded, inventory)
     release.refuse_unsupported(inventory, hostvars)
+    vip.check_inventory(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:
         release.check_airgap(options.airgap, hostvars)
