@@ -14,8 +14,8 @@ A host's architecture is its ``pi_k8s_arch`` host variable (what discovery saw a
 `pi-k8s inventory` writes). A host without one could be any of them, so then every
 architecture is required. Inventories are also refused here when they set
 ``cluster_lb_pool``, which no role implements yet (by bootstrap, and by verify and deploy
-through the same ``refuse_unsupported``); ``cluster_api_vip`` is checked by pi_k8s.vip. The inventory's host
-variables come from pi_k8s.ansible_vars.
+through the same ``refuse_unsupported``); ``cluster_api_vip`` is checked by pi_k8s.vip.
+The inventory's host variables come from pi_k8s.ansible_vars.
 """
 
 from __future__ import annotations

@@ -3,12 +3,13 @@
 Host checks run on every inventory host through testinfra's ansible backend (the same
 connection settings as bootstrap), in parallel across hosts. Cluster checks run from the
 first server with ``k3s kubectl``. With an API VIP, every node and the controller reach
-the API through it and exactly one server holds it (``vip``). Each failure carries the likely cause and the fix.
-The parsers are pure and tested from fixtures.
+the API through it and exactly one server holds it (``vip``). Each failure carries the
+likely cause and the fix. The parsers are pure and tested from fixtures.
 
 The package: ``model`` (constants, targets, results), ``parsers`` (pure), ``hosts`` (host
-checks), ``cluster`` (cluster checks), ``vip`` (API VIP checks), ``targets`` (the inventory's hosts); ``verify()``
-here runs them all. The JUnit rendering of a report is pi_k8s.render.junit.
+checks), ``cluster`` (cluster checks), ``vip`` (API VIP checks), ``targets`` (the
+inventory's hosts); ``verify()`` here runs them all. The JUnit rendering of a report is
+pi_k8s.render.junit.
 """
 
 from __future__ import annotations

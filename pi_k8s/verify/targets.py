@@ -8,8 +8,8 @@ from typing import Any
 from pi_k8s import ansible_vars
 from pi_k8s.errors import SpecError
 from pi_k8s.release import refuse_unsupported
-from pi_k8s.vip import check_inventory as check_vip
 from pi_k8s.verify.model import HostTarget
+from pi_k8s.vip import check_inventory as check_vip
 
 
 def load_targets(inventory: Path) -> tuple[list[HostTarget], dict[str, Any]]:
