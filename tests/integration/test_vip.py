@@ -203,7 +203,7 @@ def test_the_controller_reaches_the_api_through_the_vip_with_tls_verified(
     record = json.loads((cluster["state"] / "clusters" / NAME / "cluster.json").read_text())
     assert record["api_endpoint"] == f"https://{VIP}:6443"
     # The stand-in's own kubectl on the agent, with --server: TLS checked against the CA.
-    kubeconfig = "/tmp/vip-kubeconfig.yaml"
+    kubeconfig = "/run/vip-kubeconfig.yaml"
     text = cluster["kubeconfig"].read_text().replace("'", "'\\''")
     assert sh(bed, AGENT, f"umask 077; printf '%s' '{text}' > {kubeconfig}").returncode == 0
     got = sh(
