@@ -160,7 +160,8 @@ def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]
         if hosts:
             raise SpecError(
                 f"{inventory}: {name} is not supported yet (set for {', '.join(hosts)}).",
-                hint=f"Remove {name}: no role hands out an LB pool yet.",
+                hint=f"Remove {name}: no role hands out an LB pool yet (pi-k8s checks "
+                "the pool and renders MetalLB's objects, pi_k8s.lb, but does not place them).",
             )
 
 

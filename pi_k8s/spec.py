@@ -287,12 +287,12 @@ class ClusterSpec(_Model):
 
     @model_validator(mode="after")
     def _vip_in_subnet(self) -> ClusterSpec:
-        if self.api_vip is not None and self.subnet is not None:
-            if self.api_vip not in self.subnet:
-                raise ValueError(
-                    f"api_vip {self.api_vip} is outside subnet {self.subnet}: the VIP must be "
-                    "a free address of the servers' LAN"
-                )
+        vip, subnet = self.api_vip, self.subnet
+        if vip is not None and subnet is not None and vip not in subnet:
+            raise ValueError(
+                f"api_vip {vip} is outside subnet {subnet}: the VIP must be "
+                "a free address of the servers' LAN"
+            )
         return self
 
     @field_validator("subnet", mode="before")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, paths, release, runner, vip
+from pi_k8s import ansible_vars, lb, paths, release, runner, vip
 from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import previous_state, remember_run, started_now
@@ -140,8 +140,9 @@ def run_bootstrap(
     loaded = ansible_vars.load(inventory)
     hostvars = loaded.hostvars
     check_membership(previous_state(loaded), loaded, inventory)
+    api_vip = vip.check_inventory(inventory, hostvars)
+    lb.check_inventory(inventory, hostvars, api_vip)
     release.refuse_unsupported(inventory, hostvars)
-    vip.check_inventory(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:
         release.check_airgap(options.airgap, hostvars)

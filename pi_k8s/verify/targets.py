@@ -7,6 +7,7 @@ from typing import Any
 
 from pi_k8s import ansible_vars
 from pi_k8s.errors import SpecError
+from pi_k8s.lb import check_inventory as check_lb
 from pi_k8s.release import refuse_unsupported
 from pi_k8s.verify.model import HostTarget
 from pi_k8s.vip import check_inventory as check_vip
@@ -20,8 +21,8 @@ def load_targets(inventory: Path) -> tuple[list[HostTarget], dict[str, Any]]:
     bootstrap refuses them.
     """
     loaded = ansible_vars.load(inventory)
+    check_lb(inventory, loaded.hostvars, check_vip(inventory, loaded.hostvars))
     refuse_unsupported(inventory, loaded.hostvars)
-    check_vip(inventory, loaded.hostvars)
     servers = loaded.groups.get("server", [])
     agents = loaded.groups.get("agent", [])
     if not servers:

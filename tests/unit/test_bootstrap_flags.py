@@ -193,7 +193,11 @@ def test_inventory_lb_pool_is_not_supported_yet(
     tmp_path: Path, ansible: list[dict[str, Any]]
 ) -> None:
     result = _bootstrap(
-        _inventory(tmp_path, {"pi-a": "aarch64"}, extra_vars="cluster_lb_pool: 10.213.0.240/28")
+        _inventory(
+            tmp_path,
+            {"pi-a": "aarch64"},
+            extra_vars="cluster_lb_pool: 10.213.0.240/28\ncluster_lb: metallb",
+        )
     )
     _refused(
         result,
