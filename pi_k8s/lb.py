@@ -5,14 +5,15 @@ the default), which has no address pool of its own (it answers on the nodes' add
 or ``metallb``, which hands out ``cluster_lb_pool`` (a CIDR or ``FIRST-LAST``). The pool
 must be outside every member's address, the API VIP and ``cluster_dhcp_range``.
 
-For ``metallb`` pi-k8s renders what k3s needs: ``disable: [servicelb]`` for the servers'
-config.yaml, a ``HelmChart`` (helm.cattle.io/v1) installing MetalLB's chart, and an
-``IPAddressPool`` and an ``L2Advertisement`` (metallb.io/v1beta1) for the pool. Each object
-is validated offline: the HelmChart against pi_k8s.workloads.objects.HELMCHART_SCHEMA,
-MetalLB's objects against MetalLB's own CRD schemas shipped in
-``pi_k8s/data/metallb_crd_schemas.json`` (their version, commit and source files are in
-that file's ``source``). No role places these objects on the servers yet: bootstrap
-still refuses a pool ("not supported yet", pi_k8s.release).
+For ``metallb`` pi-k8s renders what k3s needs: ``disable: [servicelb]`` for the
+servers' config.yaml (``METALLB_K3S_CONFIG``), a ``HelmChart`` (helm.cattle.io/v1)
+installing MetalLB's chart, and an ``IPAddressPool`` and an ``L2Advertisement``
+(metallb.io/v1beta1) for the pool. Each object is validated offline: the HelmChart
+against pi_k8s.workloads.objects.HELMCHART_SCHEMA, MetalLB's objects against MetalLB's
+own CRD schemas shipped in ``pi_k8s/data/metallb_crd_schemas.json`` (their version,
+commit and source files are in that file's ``source``); ``check_inventory`` renders and
+validates them for a metallb pool. No role places these objects on the servers yet:
+bootstrap still refuses a pool after these checks ("not supported yet", pi_k8s.release).
 """
 
 from __future__ import annotations
@@ -120,6 +121,13 @@ def check_inventory(
                 hint="The DHCP server could hand a pool address to another host: keep the "
                 "pool outside the DHCP range.",
             )
+    problems = validate(render_metallb(pool))
+    if problems:
+        raise SpecError(
+            f"{inventory}: MetalLB's objects for {POOL_VAR} {pool} do not validate: "
+            + "; ".join(problems),
+            hint="Check cluster_lb_pool's form (a CIDR or FIRST-LAST).",
+        )
     return lb, pool
 
 
@@ -134,9 +142,8 @@ def _is_address(value: Any) -> bool:
 # ---------------------------------------------------------------------------- rendering
 
 
-def k3s_server_config(lb: str) -> dict[str, Any]:
-    """What the servers' config.yaml gains: MetalLB replaces k3s's servicelb."""
-    return {"disable": ["servicelb"]} if lb == "metallb" else {}
+# What the servers' config.yaml gains with metallb: MetalLB replaces k3s's servicelb.
+METALLB_K3S_CONFIG: dict[str, Any] = {"disable": ["servicelb"]}
 
 
 def render_metallb(

@@ -93,8 +93,7 @@ def test_a_pool_that_cannot_work_is_refused(
 
 
 def test_metallb_replaces_servicelb() -> None:
-    assert lb.k3s_server_config("metallb") == {"disable": ["servicelb"]}
-    assert lb.k3s_server_config("servicelb") == {}
+    assert lb.METALLB_K3S_CONFIG == {"disable": ["servicelb"]}
 
 
 @pytest.mark.parametrize(
