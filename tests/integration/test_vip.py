@@ -21,6 +21,7 @@ the stand-in runs no pods).
 from __future__ import annotations
 
 import base64
+import hashlib
 import http.client
 import json
 import ssl
@@ -250,6 +251,12 @@ def test_the_vip_is_in_every_servers_tls_san_and_the_agent_joins_through_it(
         conf = sh(bed, server, "cat /etc/keepalived/keepalived.conf").stdout
         assert f"{VIP}/24 dev eth0" in conf and "interface eth0" in conf, server
         assert sh(bed, server, "systemctl is-active keepalived").stdout.strip() == "active"
+    # virtual_router_id and the VRRP password derive from the cluster name (README).
+    digest = hashlib.sha256(NAME.encode()).hexdigest()
+    conf = sh(bed, "rpi-1", "cat /etc/keepalived/keepalived.conf").stdout
+    assert f"virtual_router_id {int(digest[:8], 16) % 255 + 1}\n" in conf
+    auth = hashlib.sha256(f"pi-k8s-vrrp:{NAME}".encode()).hexdigest()[:8]
+    assert f"auth_pass {auth}\n" in conf and "unicast_peer" not in conf
     agent = yaml.safe_load(sh(bed, AGENT, "cat /etc/rancher/k3s/config.yaml").stdout)
     assert agent["server"] == f"https://{VIP}:6443"
     assert len(holders(bed)) == 1
@@ -329,6 +336,31 @@ def test_a_second_bootstrap_changes_nothing(
     assert len(holders(bed)) == 1
     changed = {host: stats["changed"] for host, stats in recap(out).items()}
     assert changed == {h: 0 for h in [*SERVERS, AGENT]}, out
+
+
+def test_unicast_adverts_when_asked(bed: tb.Testbed, cluster: dict[str, Any], airgap: Path) -> None:
+    """cluster_api_vip_unicast: true → adverts to the other servers' addresses; the VIP
+    still moves when keepalived stops on its holder."""
+    inv = inventory(
+        bed, cluster["inventory"].parent / "unicast.yml", VIP, cluster_api_vip_unicast=True
+    )
+    start = time.monotonic()
+    rc, out = run_bootstrap(inv, airgap)
+    FIGURES["bootstrap again with cluster_api_vip_unicast: true (s)"] = time.monotonic() - start
+    assert rc == 0, out
+    for server in SERVERS:
+        conf = sh(bed, server, "cat /etc/keepalived/keepalived.conf").stdout
+        peers = conf.split("unicast_peer {", 1)[1].split("}", 1)[0].split()
+        assert f"unicast_src_ip {address(bed, server)}" in conf, server
+        assert sorted(peers) == sorted(address(bed, s) for s in SERVERS if s != server)
+    old, _ = wait_for_holder(bed)
+    assert sh(bed, old, "systemctl stop keepalived").returncode == 0
+    try:
+        new, moved = wait_for_holder(bed, not_on=old)
+        FIGURES["unicast: VIP moved after `systemctl stop keepalived` on the holder (s)"] = moved
+        assert new != old
+    finally:
+        sh(bed, old, "systemctl start keepalived")
 
 
 def test_figures() -> None:
