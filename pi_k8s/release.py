@@ -13,9 +13,9 @@ inventory, the binary and its line in the checksum file, laid out like a k3s rel
 A host's architecture is its ``pi_k8s_arch`` host variable (what discovery saw and
 `pi-k8s inventory` writes). A host without one could be any of them, so then every
 architecture is required. Inventories are also refused here when they set
-``cluster_api_vip`` or ``cluster_lb_pool``, which no role implements yet (by bootstrap,
-and by verify and deploy through the same ``refuse_unsupported``). The inventory's host
-variables come from pi_k8s.ansible_vars.
+``cluster_lb_pool``, which no role implements yet (by bootstrap, and by verify and deploy
+through the same ``refuse_unsupported``); ``cluster_api_vip`` is checked by pi_k8s.vip.
+The inventory's host variables come from pi_k8s.ansible_vars.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ UNAME_ARCH = {
     "armv8l": "arm",
     "armhf": "arm",
 }
-UNSUPPORTED_VARS = ("cluster_api_vip", "cluster_lb_pool")
+UNSUPPORTED_VARS = ("cluster_lb_pool",)
 # k3s settings that would set a token in config.yaml, past the cluster token (refused, as
 # roles/k3s_install's preflight does), and the variables whose k3s settings they are.
 TOKEN_KEYS = ("token", "token-file", "agent-token", "agent-token-file")
@@ -154,15 +154,14 @@ def check_airgap(path: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
 
 
 def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
-    """SpecError (exit 3) when the inventory asks for a VIP or an LB pool."""
+    """SpecError (exit 3) when the inventory asks for an LB pool."""
     for name in UNSUPPORTED_VARS:
         hosts = sorted(h for h, hv in hostvars.items() if hv.get(name))
         if hosts:
             raise SpecError(
                 f"{inventory}: {name} is not supported yet (set for {', '.join(hosts)}).",
-                hint=f"Remove {name}: no role brings up a VIP or hands out an LB pool yet "
-                "(it comes with HA support); agents and kubeconfigs use "
-                "cluster_api_endpoint, else the first server.",
+                hint=f"Remove {name}: no role hands out an LB pool yet (pi-k8s checks "
+                "the pool and renders MetalLB's objects, pi_k8s.lb, but does not place them).",
             )
 
 

@@ -61,10 +61,9 @@ _HINTS: dict[str, str] = {
     "k3s.channel (stable, latest, testing or v1.NN).",
     "servers": "Use 1 server, or 3, 5 or 7 for HA: embedded etcd needs a majority of servers "
     "up, so an even count adds a failure point without adding tolerance.",
-    "api_vip": "Remove api_vip: no role brings up a VIP yet (it comes with HA support), so "
-    "agents and kubeconfigs use the first server's address.",
-    "lb_pool": "Remove lb_pool: no role hands out LoadBalancer addresses yet (it comes with "
-    "HA support).",
+    "api_vip": "Give a free IPv4 address of the servers' LAN, e.g. api_vip: 192.168.1.250 "
+    "(keepalived moves it between the servers).",
+    "lb_pool": "Remove lb_pool: no role hands out LoadBalancer addresses yet.",
     "subnet": "Give the nodes' LAN as a CIDR, e.g. subnet: 192.168.1.0/24.",
     "ssh": "ssh takes user, identity and known_hosts.",
     "hosts": "hosts.include and hosts.exclude are lists of hostnames, MACs "
@@ -225,9 +224,10 @@ class ClusterSpec(_Model):
     name: StrictStr
     k3s: K3sSpec = Field(default_factory=lambda: K3sSpec(channel="stable"))
     servers: int = 1
-    # Refused until the HA support lands (see _not_supported_yet); kept as fields so the
-    # error says "not supported yet" rather than "unknown key".
-    api_vip: Any = None
+    # The API VIP the servers share (roles/k3s_vip); inventory writes it as cluster_api_vip.
+    api_vip: ipaddress.IPv4Address | None = None
+    # Refused until a role hands out the pool (see _not_supported_yet); kept as a field so
+    # the error says "not supported yet" rather than "unknown key".
     lb_pool: Any = None
     # The nodes' LAN. When unset, nodes are not checked against one (inventory/checks.py).
     subnet: ipaddress.IPv4Network | None = None
@@ -263,15 +263,37 @@ class ClusterSpec(_Model):
             raise ValueError(f"must be 1 or an odd number ≥ 3 for embedded-etcd HA, got {v}")
         return v
 
-    @field_validator("api_vip", "lb_pool", mode="before")
+    @field_validator("api_vip", mode="before")
+    @classmethod
+    def _api_vip(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, str):
+            raise ValueError(f"must be an IPv4 address written as text, got {v!r}")
+        if isinstance(v, str):
+            try:
+                return ipaddress.IPv4Address(v)
+            except ValueError:
+                raise ValueError(f"{v!r} is not an IPv4 address") from None
+        return v
+
+    @field_validator("lb_pool", mode="before")
     @classmethod
     def _not_supported_yet(cls, v: Any) -> Any:
         if v is not None:
             raise ValueError(
-                "not supported yet: no role brings up a VIP or hands out the pool, so "
-                "pi-k8s refuses it rather than point agents and kubeconfigs at nothing"
+                "not supported yet: no role hands out the pool, so pi-k8s refuses it "
+                "rather than promise LoadBalancer addresses nothing serves"
             )
         return v
+
+    @model_validator(mode="after")
+    def _vip_in_subnet(self) -> ClusterSpec:
+        vip, subnet = self.api_vip, self.subnet
+        if vip is not None and subnet is not None and vip not in subnet:
+            raise ValueError(
+                f"api_vip {vip} is outside subnet {subnet}: the VIP must be "
+                "a free address of the servers' LAN"
+            )
+        return self
 
     @field_validator("subnet", mode="before")
     @classmethod

@@ -17,9 +17,10 @@ Decisions, in order:
    eligible hosts ranked by: most RAM, then 64-bit userland (arm64) over 32-bit,
    then SSD/NVMe/USB root over SD card, then MAC order (IP when no MAC).
    A host below 2 GB is never chosen (see SERVER_MIN_MEMORY_MB).
-4. Subnet. When the spec sets `subnet`, every node must be in it. (`api_vip` and
-   `lb_pool` are refused by the spec until a role brings them up; the API endpoint is
-   the best-ranked server's address.)
+4. Subnet. When the spec sets `subnet`, every node must be in it; `api_vip` is no
+   node's address (the spec checks it is inside `subnet`). The API endpoint is the VIP,
+   else the best-ranked server's address. (`lb_pool` is refused by the spec until a role
+   hands out the pool.)
 5. Warnings (returned): 32-bit userland mixed with 64-bit, HA servers on SD cards,
    explicitly included hosts whose SSH probe failed, exclude entries and overrides
    matching nothing.

@@ -65,6 +65,10 @@ def inventory_data(
     else:
         gv["cluster_k3s_channel"] = spec.k3s.channel
     gv["cluster_api_endpoint"] = servers[0].ip
+    if spec.api_vip is not None:
+        # The servers share the VIP (roles/k3s_vip); agents and kubeconfigs use it.
+        gv["cluster_api_vip"] = str(spec.api_vip)
+        gv["cluster_api_endpoint"] = str(spec.api_vip)
     if spec.ssh.identity:
         gv["ansible_ssh_private_key_file"] = spec.ssh.identity
     if spec.ssh.known_hosts:

@@ -1,4 +1,4 @@
-"""Checks on the chosen nodes: the spec's subnet (a refusal) and hardware warnings."""
+"""Checks on the chosen nodes: the spec's subnet and API VIP (refusals) and hardware warnings."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from pi_k8s.spec import ClusterSpec, spec_problem
 
 
 def check_addresses(spec: ClusterSpec, nodes: Sequence[PiHost]) -> None:
+    for h in nodes:
+        if spec.api_vip is not None and h.ip == str(spec.api_vip):
+            raise spec_problem(
+                spec,
+                "api_vip",
+                f"api_vip {spec.api_vip} is the address of node {label(h)}.",
+                hint="The VIP must be a free address of the servers' LAN that no host uses.",
+            )
     subnet = spec.subnet
     if subnet is None:
         return

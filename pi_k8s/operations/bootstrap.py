@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, paths, release, runner
+from pi_k8s import ansible_vars, clusters, lb, paths, release, runner, vip
 from pi_k8s.clusters import check_membership
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import previous_state, remember_run, run_on_cluster
@@ -159,6 +159,8 @@ def run_bootstrap(
     previous = previous_state(loaded)
     check_membership(previous, loaded, inventory)
     extra |= _followed_release(previous, options, hooks)
+    api_vip = vip.check_inventory(inventory, hostvars)
+    lb.check_inventory(inventory, hostvars, api_vip)
     release.refuse_unsupported(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:

@@ -21,7 +21,9 @@ from pi_k8s.testbed.podman import LABEL
 
 SUITE = "bookworm"
 # Packages the test hosts carry: what a Pi OS Lite install has that our roles and
-# probes touch (systemd, sshd, sudo, python3 for Ansible, iptables/kmod for k3s).
+# probes touch (systemd, sshd, sudo, python3 for Ansible, iptables/kmod for k3s), and
+# keepalived for the API VIP (roles/k3s_vip installs it with apt when it is missing, but
+# test hosts cannot reach a mirror, so it must already be there, as on a prepared Pi).
 PACKAGES = (
     "systemd",
     "systemd-sysv",
@@ -38,6 +40,7 @@ PACKAGES = (
     "ca-certificates",
     "curl",
     "zstd",
+    "keepalived",
 )
 # Bump when the customisation below changes, so cached images are rebuilt.
 IMAGE_RECIPE_VERSION = "3"

@@ -2,12 +2,14 @@
 
 Host checks run on every inventory host through testinfra's ansible backend (the same
 connection settings as bootstrap), in parallel across hosts. Cluster checks run from the
-first server with ``k3s kubectl``. Each failure carries the likely cause and the fix.
-The parsers are pure and tested from fixtures.
+first server with ``k3s kubectl``. With an API VIP, every node and the controller reach
+the API through it and exactly one server holds it (``vip``). Each failure carries the
+likely cause and the fix. The parsers are pure and tested from fixtures.
 
 The package: ``model`` (constants, targets, results), ``parsers`` (pure), ``hosts`` (host
-checks), ``cluster`` (cluster checks), ``targets`` (the inventory's hosts); ``verify()``
-here runs them all. The JUnit rendering of a report is pi_k8s.render.junit.
+checks), ``cluster`` (cluster checks), ``vip`` (API VIP checks), ``targets`` (the
+inventory's hosts); ``verify()`` here runs them all. The JUnit rendering of a report is
+pi_k8s.render.junit.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ from pi_k8s.verify.parsers import parse_nslookup as parse_nslookup
 from pi_k8s.verify.parsers import parse_pods as parse_pods
 from pi_k8s.verify.parsers import parse_proc_cgroups as parse_proc_cgroups
 from pi_k8s.verify.targets import load_targets as load_targets
+from pi_k8s.verify.vip import vip_cluster_checks, vip_host_checks
 
 __all__ = [
     "DEFAULT_MIN_FREE_MB",
@@ -140,6 +143,8 @@ def verify(
     if version is None:
         version = variables.get("cluster_k3s_version") or None
     version = version or None
+    vip = str(variables.get("cluster_api_vip") or "") or None
+    holders: list[str] = []
     # testinfra reads ansible.cfg (ssh args) and calls ansible-inventory from PATH.
     os.environ.setdefault("ANSIBLE_CONFIG", str(paths.content_dir() / "ansible.cfg"))
     bindir = str(Path(sys.executable).parent)
@@ -153,6 +158,11 @@ def verify(
             # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
             with host.sudo():
                 res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+                if vip:
+                    vip_res, held = vip_host_checks(host, t, vip)
+                    res += vip_res
+                    if held:
+                        holders.append(t.name)
         except Exception as exc:
             res = [check_error(t, "reachable", exc)]
         if on_host_done:
@@ -163,6 +173,8 @@ def verify(
     with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
         for res in pool.map(one, targets):
             results.extend(res)
+    if vip:
+        results.extend(vip_cluster_checks(vip, sorted(holders)))
     first = targets[0]
     server = testinfra.get_host(f"ansible://{first.name}", ansible_inventory=str(inventory))
     try:

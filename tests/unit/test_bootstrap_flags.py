@@ -189,13 +189,55 @@ def test_a_full_release_serves_hosts_of_unknown_arch(
     assert "Unexpected error: AnsibleStarted" in result.stderr, result.output
 
 
-@pytest.mark.parametrize(
-    "var", ["cluster_api_vip: 10.213.0.200", "cluster_lb_pool: 10.213.0.240/28"]
-)
-def test_inventory_vip_and_lb_pool_are_not_supported_yet(
-    tmp_path: Path, ansible: list[dict[str, Any]], var: str
+def test_inventory_lb_pool_is_not_supported_yet(
+    tmp_path: Path, ansible: list[dict[str, Any]]
 ) -> None:
-    name = var.split(":")[0]
-    result = _bootstrap(_inventory(tmp_path, {"pi-a": "aarch64"}, extra_vars=var))
-    _refused(result, 3, f"{name} is not supported yet (set for pi-a)", f"hint: Remove {name}:")
+    result = _bootstrap(
+        _inventory(
+            tmp_path,
+            {"pi-a": "aarch64"},
+            extra_vars="cluster_lb_pool: 10.213.0.240/28\ncluster_lb: metallb",
+        )
+    )
+    _refused(
+        result,
+        3,
+        "cluster_lb_pool is not supported yet (set for pi-a)",
+        "hint: Remove cluster_lb_pool:",
+    )
     assert ansible == []
+
+
+@pytest.mark.parametrize(
+    ("var", "message", "hint"),
+    [
+        (
+            "cluster_api_vip: 10.213.0.300",
+            "cluster_api_vip '10.213.0.300' is not an IPv4 address",
+            "hint: Give a free address",
+        ),
+        (
+            "cluster_api_vip: 10.213.0.10",
+            "cluster_api_vip 10.213.0.10 is the address of pi-a",
+            "hint: The VIP must be a free address",
+        ),
+        (
+            "cluster_api_vip: 10.213.0.150\ncluster_dhcp_range: 10.213.0.100-10.213.0.199",
+            "cluster_api_vip 10.213.0.150 is inside cluster_dhcp_range 10.213.0.100-10.213.0.199",
+            "hint: The DHCP server could hand the VIP to another host",
+        ),
+    ],
+)
+def test_a_vip_that_cannot_work_is_refused_before_ansible(
+    tmp_path: Path, ansible: list[dict[str, Any]], var: str, message: str, hint: str
+) -> None:
+    result = _bootstrap(_inventory(tmp_path, {"pi-a": "aarch64"}, extra_vars=var))
+    _refused(result, 3, message, hint)
+    assert ansible == []
+
+
+def test_a_good_vip_reaches_ansible(tmp_path: Path, ansible: list[dict[str, Any]]) -> None:
+    result = _bootstrap(
+        _inventory(tmp_path, {"pi-a": "aarch64"}, extra_vars="cluster_api_vip: 10.213.0.250")
+    )
+    assert "Unexpected error: AnsibleStarted" in result.stderr, result.output

@@ -49,15 +49,37 @@ def test_the_example_commented_values_are_valid_too() -> None:
     assert spec.ssh.identity == "~/.ssh/id_ed25519"
 
 
-@pytest.mark.parametrize("key", ["api_vip", "lb_pool"])
-def test_the_examples_api_vip_and_lb_pool_are_refused_for_now(key: str) -> None:
-    """No role brings up a VIP or hands out the pool yet: uncommenting them is refused."""
-    text = re.sub(rf"^# ({key}:)", r"\1", EXAMPLE.read_text(), flags=re.M)
+def test_the_examples_lb_pool_is_refused_for_now() -> None:
+    """No role hands out the pool yet: uncommenting it is refused."""
+    text = re.sub(r"^# (lb_pool:)", r"\1", EXAMPLE.read_text(), flags=re.M)
     with pytest.raises(SpecError) as exc:
         parse_spec(text)
-    assert exc.value.message.startswith(f"cluster.yaml: {key}: not supported yet: ")
+    assert exc.value.message.startswith("cluster.yaml: lb_pool: not supported yet: ")
     assert exc.value.exit_code == 3
-    assert exc.value.hint is not None and exc.value.hint.startswith(f"Remove {key}:")
+    assert exc.value.hint is not None and exc.value.hint.startswith("Remove lb_pool:")
+
+
+def test_the_examples_api_vip_is_accepted() -> None:
+    text = re.sub(r"^# (api_vip:)", r"\1", EXAMPLE.read_text(), flags=re.M)
+    assert str(parse_spec(text).api_vip) == "192.168.1.200"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("api_vip: 192.168.1.300", "cluster.yaml: api_vip: '192.168.1.300' is not an IPv4 address"),
+        ("api_vip: 7", "cluster.yaml: api_vip: must be an IPv4 address written as text, got 7"),
+        (
+            "subnet: 10.0.0.0/24\napi_vip: 192.168.1.250",
+            "api_vip 192.168.1.250 is outside subnet 10.0.0.0/24",
+        ),
+    ],
+)
+def test_a_bad_api_vip_is_refused(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        parse_spec(f"name: lab\n{text}\n")
+    assert message in exc.value.message
+    assert exc.value.exit_code == 3
 
 
 def test_defaults() -> None:

@@ -1,0 +1,138 @@
+"""LoadBalancer pools (pi_k8s.lb): refused with servicelb, checked against the members,
+the API VIP and the DHCP range; MetalLB's objects rendered and validated offline against
+MetalLB's own CRD schemas (shipped with their version and source)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from pi_k8s import lb
+from pi_k8s.errors import SpecError
+
+INV = Path("hosts.yml")
+HOSTS = {"s1": {"ansible_host": "10.0.0.11"}, "a1": {"ansible_host": "10.0.0.21"}}
+
+
+def hostvars(**cluster: str) -> dict[str, dict[str, str]]:
+    return {h: {**hv, **cluster} for h, hv in HOSTS.items()}
+
+
+def test_no_pool_is_servicelb() -> None:
+    assert lb.check_inventory(INV, hostvars(), None) == ("servicelb", None)
+
+
+def test_a_free_pool_with_metallb_is_accepted() -> None:
+    got = lb.check_inventory(
+        INV,
+        hostvars(
+            cluster_lb="metallb",
+            cluster_lb_pool="10.0.0.240/28",
+            cluster_dhcp_range="10.0.0.100-10.0.0.199",
+        ),
+        "10.0.0.230",
+    )
+    assert got == ("metallb", "10.0.0.240/28")
+
+
+@pytest.mark.parametrize(
+    ("cluster", "vip", "message", "hint"),
+    [
+        (
+            {"cluster_lb_pool": "10.0.0.240/28"},
+            None,
+            "cluster_lb_pool 10.0.0.240/28 is set but cluster_lb is servicelb",
+            "Set cluster_lb: metallb",
+        ),
+        (
+            {"cluster_lb": "metallb", "cluster_lb_pool": "10.0.0.240-10.0.0.250"},
+            "10.0.0.250",
+            "cluster_lb_pool 10.0.0.240-10.0.0.250 overlaps the API VIP 10.0.0.250",
+            "keep the VIP outside the pool",
+        ),
+        (
+            {"cluster_lb": "metallb", "cluster_lb_pool": "10.0.0.16/28"},
+            None,
+            "cluster_lb_pool 10.0.0.16/28 holds the address of a1 (10.0.0.21)",
+            "pick a pool of free addresses",
+        ),
+        (
+            {
+                "cluster_lb": "metallb",
+                "cluster_lb_pool": "10.0.0.190-10.0.0.209",
+                "cluster_dhcp_range": "10.0.0.100-10.0.0.199",
+            },
+            None,
+            "cluster_lb_pool 10.0.0.190-10.0.0.209 overlaps cluster_dhcp_range",
+            "outside the DHCP range",
+        ),
+        (
+            {"cluster_lb": "metallb"},
+            None,
+            "cluster_lb metallb needs cluster_lb_pool",
+            "192.168.1.240-192.168.1.249",
+        ),
+        (
+            {"cluster_lb": "metallb", "cluster_lb_pool": "10.0.0.240/27"},
+            None,
+            "cluster_lb_pool '10.0.0.240/27' is not a CIDR or FIRST-LAST",
+            "192.168.1.240/28",
+        ),
+        ({"cluster_lb": "klipper"}, None, "cluster_lb 'klipper' is neither", "servicelb"),
+    ],
+)
+def test_a_pool_that_cannot_work_is_refused(
+    cluster: dict[str, str], vip: str | None, message: str, hint: str
+) -> None:
+    with pytest.raises(SpecError) as exc:
+        lb.check_inventory(INV, hostvars(**cluster), vip)
+    assert message in exc.value.message
+    assert exc.value.exit_code == 3 and exc.value.hint and hint in exc.value.hint
+
+
+def test_metallb_replaces_servicelb() -> None:
+    assert lb.METALLB_K3S_CONFIG == {"disable": ["servicelb"]}
+
+
+@pytest.mark.parametrize(
+    ("pool", "addresses"),
+    [("10.0.0.240/28", "10.0.0.240/28"), ("10.0.0.240 - 10.0.0.249", "10.0.0.240-10.0.0.249")],
+)
+def test_metallb_objects_render_and_validate(pool: str, addresses: str) -> None:
+    chart, ippool, l2 = lb.render_metallb(pool)
+    assert (chart["kind"], chart["spec"]["chart"], chart["spec"]["targetNamespace"]) == (
+        "HelmChart",
+        "metallb",
+        "metallb-system",
+    )
+    assert ippool["spec"] == {"addresses": [addresses]}
+    assert l2["spec"] == {"ipAddressPools": [ippool["metadata"]["name"]]}
+    assert lb.validate([chart, ippool, l2]) == []
+
+
+def test_the_schemas_catch_a_wrong_type_and_an_unknown_field() -> None:
+    docs = copy.deepcopy(lb.render_metallb("10.0.0.240/28"))
+    docs[1]["spec"]["addresses"] = "10.0.0.240/28"  # must be a list
+    docs[2]["spec"]["ipAddressPool"] = ["x"]  # misspelt ipAddressPools
+    problems = lb.validate(docs)
+    assert "IPAddressPool pi-k8s-pool: spec.addresses: '10.0.0.240/28' is not of type 'array'" in (
+        problems
+    )
+    assert "L2Advertisement pi-k8s-l2: spec.ipAddressPool: unknown field" in problems
+
+
+def test_the_shipped_schemas_say_where_they_come_from() -> None:
+    data = lb.metallb_schemas()
+    source = data["source"]
+    assert source["version"] == "v0.16.1" and len(source["commit"]) == 40
+    assert source["license"] == "Apache-2.0"
+    assert source["files"] == [
+        "config/crd/bases/metallb.io_ipaddresspools.yaml",
+        "config/crd/bases/metallb.io_l2advertisements.yaml",
+    ]
+    assert set(data["schemas"]) == {
+        "metallb.io/v1beta1/IPAddressPool",
+        "metallb.io/v1beta1/L2Advertisement",
+    }
