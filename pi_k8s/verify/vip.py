@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pi_k8s.status.api import API_PORT, ping
 from pi_k8s.verify.model import FAIL, PASS, CheckResult, HostTarget
+
+API_PORT = 6443
 
 CONTROLLER = "controller"
 
@@ -37,6 +38,8 @@ def vip_host_checks(host: Any, t: HostTarget, vip: str) -> tuple[list[CheckResul
 
 def vip_cluster_checks(vip: str, holders: list[str]) -> list[CheckResult]:
     """The controller's /ping through the VIP, and the one server that holds it."""
+    from pi_k8s.status.api import ping  # the status package loads asyncssh: only when run
+
     ok, detail = ping(vip)
     results = [
         CheckResult(

@@ -76,7 +76,7 @@ def test_a_vip_set_differently_per_host_is_refused() -> None:
 def test_exactly_one_server_holds_the_vip(
     monkeypatch: pytest.MonkeyPatch, holders: list[str], status: str, detail: str
 ) -> None:
-    monkeypatch.setattr(verify_vip, "ping", lambda address: (True, "pong in 3 ms"))
+    monkeypatch.setattr("pi_k8s.status.api.ping", lambda address: (True, "pong in 3 ms"))
     controller, holder = verify_vip.vip_cluster_checks("10.0.0.250", holders)
     assert (controller.host, controller.status) == ("controller", PASS)
     assert controller.detail == "https://10.0.0.250:6443/ping: pong in 3 ms"
@@ -90,7 +90,7 @@ def test_exactly_one_server_holds_the_vip(
 
 
 def test_the_controller_not_reaching_the_vip_fails(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verify_vip, "ping", lambda address: (False, "no answer (timeout)"))
+    monkeypatch.setattr("pi_k8s.status.api.ping", lambda address: (False, "no answer (timeout)"))
     controller, _ = verify_vip.vip_cluster_checks("10.0.0.250", ["rpi-1"])
     assert controller.status == FAIL and "no answer (timeout)" in controller.detail
     assert "keepalived" in controller.hint
