@@ -16,6 +16,7 @@ import ipaddress
 import re
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -218,6 +219,18 @@ class HostOverride(_Model):
         return v
 
 
+def _ipv4(v: Any, kind: Callable[[str], Any], noun: str, why: Callable[[Exception], str]) -> Any:
+    """A spec field's text as an IPv4 ``kind`` (address or network); None stays None."""
+    if v is None:
+        return v
+    if not isinstance(v, str):
+        raise ValueError(f"must be an IPv4 {noun} written as text, got {v!r}")
+    try:
+        return kind(v)
+    except ValueError as exc:
+        raise ValueError(f"{v!r} is not an IPv4 {noun}{why(exc)}") from None
+
+
 class ClusterSpec(_Model):
     """The whole `cluster.yaml`."""
 
@@ -266,14 +279,7 @@ class ClusterSpec(_Model):
     @field_validator("api_vip", mode="before")
     @classmethod
     def _api_vip(cls, v: Any) -> Any:
-        if v is not None and not isinstance(v, str):
-            raise ValueError(f"must be an IPv4 address written as text, got {v!r}")
-        if isinstance(v, str):
-            try:
-                return ipaddress.IPv4Address(v)
-            except ValueError:
-                raise ValueError(f"{v!r} is not an IPv4 address") from None
-        return v
+        return _ipv4(v, ipaddress.IPv4Address, "address", lambda _: "")
 
     @field_validator("lb_pool", mode="before")
     @classmethod
@@ -298,14 +304,7 @@ class ClusterSpec(_Model):
     @field_validator("subnet", mode="before")
     @classmethod
     def _subnet(cls, v: Any) -> Any:
-        if v is not None and not isinstance(v, str):
-            raise ValueError(f"must be an IPv4 network written as text, got {v!r}")
-        if isinstance(v, str):
-            try:
-                return ipaddress.IPv4Network(v, strict=True)
-            except ValueError as exc:
-                raise ValueError(f"{v!r} is not an IPv4 network in CIDR form ({exc})") from None
-        return v
+        return _ipv4(v, ipaddress.IPv4Network, "network", lambda exc: f" in CIDR form ({exc})")
 
     @field_validator("overrides", mode="before")
     @classmethod
