@@ -18,6 +18,7 @@ from pi_k8s.cli import (
     discover,
     inventory,
     nodes,
+    reboot,
     reset,
     status,
     testbed,
@@ -57,6 +58,7 @@ verify.register(app)
 deploy.register(app)
 clusters.register(app)
 nodes.register(app)
+reboot.register(app)
 status.register(app)
 reset.register(app)
 app.add_typer(testbed.app, name="testbed")

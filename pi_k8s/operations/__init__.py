@@ -29,6 +29,7 @@ from pi_k8s.operations.hooks import Hooks
 from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
 from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
 from pi_k8s.operations.nodes_remove import Removal, RemovePlan, RemoveResult, remove_nodes
+from pi_k8s.operations.reboot import RebootOptions, RebootPlan, RebootResult, reboot_cluster
 from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
 from pi_k8s.operations.status import StatusReport, cluster_status
 from pi_k8s.operations.verify import DEFAULT_MIN_FREE_MB, DNS_SMOKE_IMAGE, run_verify
@@ -46,6 +47,9 @@ __all__ = [
     "DeployResult",
     "Hooks",
     "InventoryPlan",
+    "RebootOptions",
+    "RebootPlan",
+    "RebootResult",
     "Removal",
     "RemovePlan",
     "RemoveResult",
@@ -63,6 +67,7 @@ __all__ = [
     "list_clusters",
     "plan_reset",
     "playbook_path",
+    "reboot_cluster",
     "remove_nodes",
     "render_inventory",
     "run_bootstrap",
