@@ -250,7 +250,33 @@ def test_4_only_if_needed_reboots_only_the_flagged_node(bed: tb.Testbed) -> None
     assert cordoned(bed) == []
 
 
-def test_5_a_second_only_if_needed_changes_nothing(bed: tb.Testbed) -> None:
+def test_5_progress_names_the_node_and_each_step(bed: tb.Testbed) -> None:
+    """Without --json: a progress line per node and step, as they happen (the agent)."""
+    assert sh(bed, "rpi-4", f"touch {FLAG}").returncode == 0
+    started = time.monotonic()
+    code, out = cli("reboot", "--only-if-needed", "-c", NAME)
+    timed("reboot --only-if-needed (the agent, with progress)", started)
+    assert code == 0, out
+    lines = [line.strip() for line in out.splitlines()]
+    progress = [line[2:] for line in lines if line.startswith("* rpi-")]
+    assert progress == [
+        "rpi-1: skipped (no reboot required)",
+        "rpi-2: skipped (no reboot required)",
+        "rpi-3: skipped (no reboot required)",
+        "rpi-4: cordoned",
+        "rpi-4: drained",
+        "rpi-4: rebooted (recorded)",
+        "rpi-4: reboot-required removed",
+        "rpi-4: answers over SSH",
+        "rpi-4: Ready",
+        "rpi-4: uncordoned",
+    ], out
+    assert "rebooted 1 node(s)" in out
+    assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "3"}
+    assert sh(bed, "rpi-4", f"test -e {FLAG}").returncode == 1
+
+
+def test_6_a_second_only_if_needed_changes_nothing(bed: tb.Testbed) -> None:
     runs = len(clusters.load(NAME).runs)
     started = time.monotonic()
     code, out = cli("reboot", "--only-if-needed", "--json")
@@ -259,11 +285,11 @@ def test_5_a_second_only_if_needed_changes_nothing(bed: tb.Testbed) -> None:
     data = json.loads(out)
     assert data["plan"]["batches"] == [] and data["status"] is None and data["steps"] == []
     assert "nothing to reboot" in " ".join(data["plan"]["notes"])
-    assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "2"}
+    assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "3"}
     assert len(clusters.load(NAME).runs) == runs
 
 
-def test_6_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbed) -> None:
+def test_7_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbed) -> None:
     assert sh(bed, "rpi-4", "systemctl stop k3s-agent").returncode == 0
     try:
         deadline = time.monotonic() + 120  # the stand-in's grace period is 40 s, as k3s's
@@ -275,7 +301,7 @@ def test_6_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbe
         assert code == 2, out
         assert "rpi-4: Ready is Unknown" in out and "pi-k8s status" in out, out
         assert run_dirs() == runs
-        assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "2"}
+        assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "3"}
         assert cordoned(bed) == []
     finally:
         assert sh(bed, "rpi-4", "systemctl start k3s-agent").returncode == 0
