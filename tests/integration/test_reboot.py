@@ -24,7 +24,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pi_k8s import clusters, paths
+from pi_k8s import clusters, paths, runner
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import host_sh as sh
@@ -289,10 +289,41 @@ def test_6_a_second_only_if_needed_changes_nothing(bed: tb.Testbed) -> None:
     assert len(clusters.load(NAME).runs) == runs
 
 
-def test_7_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbed) -> None:
+def test_7_the_first_failure_stops_the_run_at_that_node(bed: tb.Testbed) -> None:
+    """rpi-2's reboot counter is made a directory, so its recorded reboot fails: the run
+    stops there, naming the node and the step; rpi-2 stays cordoned, rpi-3 and rpi-4 are
+    not touched. Once the counter is back, a re-run completes and uncordons rpi-2."""
+    before = counts(bed)
+    assert sh(bed, "rpi-2", f"mv {COUNT} {COUNT}.saved && mkdir {COUNT}").returncode == 0
+    try:
+        started = time.monotonic()
+        code, out = cli("reboot", "-c", NAME)
+        timed("reboot that fails at rpi-2", started)
+        text = " ".join(out.split())
+        assert code == 4, out
+        assert "rpi-2 failed at 'Count the reboots pi-k8s asked for.'" in text, out
+        after = counts(bed)
+        assert int(after["rpi-1"]) == int(before["rpi-1"]) + 1
+        assert (after["rpi-3"], after["rpi-4"]) == (before["rpi-3"], before["rpi-4"])
+        assert cordoned(bed) == ["rpi-2"]
+        assert not clusters.load(NAME).runs[-1].ok
+    finally:
+        sh(bed, "rpi-2", f"rmdir {COUNT} && mv {COUNT}.saved {COUNT}")
+    started = time.monotonic()
+    code, out = cli("reboot", "-c", NAME)
+    timed("re-run after the failure (4 nodes)", started)
+    assert code == 0, out
+    assert cordoned(bed) == []
+    again = counts(bed)
+    assert int(again["rpi-1"]) == int(before["rpi-1"]) + 2
+    assert all(int(again[h]) == int(before[h]) + 1 for h in ("rpi-2", "rpi-3", "rpi-4"))
+    S["counts"] = again
+
+
+def test_8_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbed) -> None:
     assert sh(bed, "rpi-4", "systemctl stop k3s-agent").returncode == 0
     try:
-        deadline = time.monotonic() + 120  # the stand-in's grace period is 40 s, as k3s's
+        deadline = time.monotonic() + 120  # the stand-in's grace period is 40 s
         while is_ready(node_list(bed)["rpi-4"]) and time.monotonic() < deadline:
             time.sleep(2)
         assert not is_ready(node_list(bed)["rpi-4"])
@@ -301,7 +332,15 @@ def test_7_a_node_not_ready_is_refused_before_any_host_is_touched(bed: tb.Testbe
         assert code == 2, out
         assert "rpi-4: Ready is Unknown" in out and "pi-k8s status" in out, out
         assert run_dirs() == runs
-        assert counts(bed) == {"rpi-1": "2", "rpi-2": "2", "rpi-3": "3", "rpi-4": "3"}
+        assert counts(bed) == S["counts"]
+        # The playbook on its own (as a plain Ansible user runs it) refuses in its first play.
+        result = runner.run_playbook("reboot.yml", inventory=Path(clusters.load(NAME).inventory))
+        assert not result.ok
+        assert [(f.host, f.task) for f in result.failures] == [
+            ("rpi-4", "Ensure every node is Ready before the first one is taken out.")
+        ], result.failures
+        assert "node rpi-4 is not Ready" in result.failures[0].message
+        assert counts(bed) == S["counts"]
         assert cordoned(bed) == []
     finally:
         assert sh(bed, "rpi-4", "systemctl start k3s-agent").returncode == 0
