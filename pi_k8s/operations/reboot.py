@@ -24,7 +24,6 @@ from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import remember_run, started_now
 from pi_k8s.operations.hooks import Hooks
-from pi_k8s.operations.nodes_add import _release_vars
 from pi_k8s.runner import EventCallback, RunEvent, RunResult
 from pi_k8s.status.hosts import HostUnreadable, ansible_config, ssh_vars
 
@@ -173,7 +172,7 @@ def reboot_cluster(
         )
     hooks.on_run(result)
     written = remember_run(
-        "reboot", inventory, loaded, _release_vars(state.k3s), result, started=started
+        "reboot", inventory, loaded, _same_release(state.k3s), result, started=started
     )
     result.raise_for_status()
     return RebootResult(plan, result, steps, written)
@@ -220,6 +219,20 @@ def plan_reboot(
         batches=[b for b in batches if b],
         notes=notes,
     )
+
+
+def _same_release(k3s: clusters.K3sRelease) -> dict[str, Any]:
+    """The release cluster.json records, as the variables remember_run reads it from: a
+    reboot installs nothing, so the record must not change."""
+    extra: dict[str, Any] = {"cluster_k3s_version": k3s.version or ""}
+    if k3s.channel:
+        extra["cluster_k3s_channel"] = k3s.channel
+    extra["cluster_k3s_source"] = k3s.source
+    if k3s.source == "airgap" and k3s.location:
+        extra["cluster_k3s_airgap_dir"] = k3s.location
+    if k3s.source == "mirror" and k3s.location:
+        extra["cluster_k3s_mirror_url"] = k3s.location
+    return extra
 
 
 def _order(inv: AnsibleInventory) -> list[tuple[str, str]]:
