@@ -74,6 +74,18 @@ def run_dirs() -> list[str]:
     return sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
 
 
+def drain_commands() -> dict[str, str]:
+    """The newest reboot run's `kubectl drain` command line per node (its artifacts)."""
+    newest = max((paths.state_dir() / "runs").glob("*-reboot"), key=lambda p: p.name)
+    found = {}
+    for path in newest.glob("artifacts/*/job_events/*.json"):
+        event = json.loads(path.read_text())
+        data = event.get("event_data", {})
+        if event["event"] == "runner_on_ok" and data.get("task") == "Ensure the node is drained.":
+            found[data["host"]] = " ".join(data["res"]["cmd"])
+    return found
+
+
 class Sampler(threading.Thread):
     """Polls `k3s kubectl get nodes -o json` on a server (the first that answers) every
     ~0.5 s and keeps, per sample, the Ready and the cordoned nodes."""
@@ -310,10 +322,14 @@ def test_7_the_first_failure_stops_the_run_at_that_node(bed: tb.Testbed) -> None
     finally:
         sh(bed, "rpi-2", f"rmdir {COUNT} && mv {COUNT}.saved {COUNT}")
     started = time.monotonic()
-    code, out = cli("reboot", "-c", NAME)
+    code, out = cli("reboot", "-c", NAME, "--timeout", "45", "--force")
     timed("re-run after the failure (4 nodes)", started)
     assert code == 0, out
     assert cordoned(bed) == []
+    # --timeout and --force reached kubectl drain, on every node.
+    drains = drain_commands()
+    assert sorted(drains) == HOSTS, drains
+    assert all("--timeout=45s" in c and "--force" in c for c in drains.values()), drains
     again = counts(bed)
     assert int(again["rpi-1"]) == int(before["rpi-1"]) + 2
     assert all(int(again[h]) == int(before[h]) + 1 for h in ("rpi-2", "rpi-3", "rpi-4"))
