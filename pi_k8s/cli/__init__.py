@@ -19,6 +19,7 @@ from pi_k8s.cli import (
     discover,
     inventory,
     nodes,
+    reboot,
     reset,
     status,
     testbed,
@@ -59,6 +60,7 @@ verify.register(app)
 deploy.register(app)
 clusters.register(app)
 nodes.register(app)
+reboot.register(app)
 status.register(app)
 backup.register(app)
 reset.register(app)

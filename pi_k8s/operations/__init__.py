@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from pi_k8s.operations.inventory import InventoryPlan, RenderedInventory, render_inventory
     from pi_k8s.operations.nodes_add import AddPlan, AddResult, add_nodes
     from pi_k8s.operations.nodes_remove import Removal, RemovePlan, RemoveResult, remove_nodes
+    from pi_k8s.operations.reboot import RebootOptions, RebootPlan, RebootResult, reboot_cluster
     from pi_k8s.operations.reset import ResetOptions, ResetPlan, ResetResult, plan_reset, run_reset
     from pi_k8s.operations.restore import RestorePlan, RestoreResult, plan_restore, run_restore
     from pi_k8s.operations.status import StatusReport, cluster_status
@@ -66,6 +67,9 @@ _WHERE = {
     "DeployResult": "deploy",
     "Hooks": "hooks",
     "InventoryPlan": "inventory",
+    "RebootOptions": "reboot",
+    "RebootPlan": "reboot",
+    "RebootResult": "reboot",
     "Removal": "nodes_remove",
     "RemovePlan": "nodes_remove",
     "RemoveResult": "nodes_remove",
@@ -88,6 +92,7 @@ _WHERE = {
     "list_backups": "backup",
     "list_clusters": "clusters",
     "plan_reset": "reset",
+    "reboot_cluster": "reboot",
     "plan_restore": "restore",
     "playbook_path": "bootstrap",
     "remove_nodes": "nodes_remove",
@@ -117,6 +122,9 @@ __all__ = [
     "DeployResult",
     "Hooks",
     "InventoryPlan",
+    "RebootOptions",
+    "RebootPlan",
+    "RebootResult",
     "Removal",
     "RemovePlan",
     "RemoveResult",
@@ -141,6 +149,7 @@ __all__ = [
     "plan_reset",
     "plan_restore",
     "playbook_path",
+    "reboot_cluster",
     "remove_nodes",
     "render_inventory",
     "run_backup",

@@ -58,5 +58,5 @@ class Hooks:
     on_poll: Callable[[list[RolloutStatus]], None] = _ignore
     # deploy: the rollouts waited for.
     on_waited: Callable[[WaitResult], None] = _ignore
-    # nodes add / nodes remove: the plan, before any host is touched.
+    # nodes add / nodes remove / reboot: the plan, before any host is touched.
     on_nodes_plan: Callable[[Any], None] = _ignore
