@@ -10,7 +10,15 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import ClusterOpt, FromOpt, JsonOpt, PlanOpt, SubnetOpt, VerboseOpt
+from pi_k8s.cli._options import (
+    ClusterOpt,
+    DrainTimeoutOpt,
+    FromOpt,
+    JsonOpt,
+    PlanOpt,
+    SubnetOpt,
+    VerboseOpt,
+)
 
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
 
@@ -124,9 +132,7 @@ def _remove(
             help="The Pi is gone: delete its Node and etcd member, do not touch the host.",
         ),
     ] = False,
-    timeout: Annotated[
-        int, typer.Option("--timeout", help="Seconds drain waits for pods to leave.")
-    ] = 300,
+    timeout: DrainTimeoutOpt = 300,
     check: PlanOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,

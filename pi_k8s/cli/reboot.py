@@ -10,7 +10,15 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import ClusterOpt, JsonOpt, PlanOpt, VerboseOpt
+from pi_k8s.cli._options import (
+    ClusterOpt,
+    DrainForceOpt,
+    DrainTimeoutOpt,
+    JsonOpt,
+    MaxUnavailableOpt,
+    PlanOpt,
+    VerboseOpt,
+)
 
 
 def _show_plan(plan: Any) -> None:
@@ -29,12 +37,7 @@ def _show_plan(plan: Any) -> None:
 @handles_errors
 def reboot(
     cluster: ClusterOpt = None,
-    max_unavailable: Annotated[
-        int,
-        typer.Option(
-            "--max-unavailable", help="Agents rebooted at once (servers go one at a time)."
-        ),
-    ] = 1,
+    max_unavailable: MaxUnavailableOpt = 1,
     only_if_needed: Annotated[
         bool,
         typer.Option(
@@ -42,13 +45,8 @@ def reboot(
             help="Only the nodes where /var/run/reboot-required exists (unattended-upgrades).",
         ),
     ] = False,
-    timeout: Annotated[
-        int, typer.Option("--timeout", help="Seconds drain waits for pods to leave.")
-    ] = 300,
-    force: Annotated[
-        bool,
-        typer.Option("--force", help="Drain also deletes pods no controller manages."),
-    ] = False,
+    timeout: DrainTimeoutOpt = 300,
+    force: DrainForceOpt = False,
     check: PlanOpt = False,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from pi_k8s import clusters, runner
+from pi_k8s import ansible_vars, clusters, runner
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.clusters.record import inventory_cluster_name, now
 from pi_k8s.errors import UsageError
@@ -19,6 +19,8 @@ from pi_k8s.runner import RunResult
 # Where commands look when neither --cluster nor --inventory is given and pi-k8s
 # remembers no cluster (a hand-written inventory in the usual place).
 DEFAULT_INVENTORY = Path("inventory/hosts.yml")
+# The commands that install a k3s release; every other run keeps cluster.json's.
+INSTALLS_RELEASE = ("bootstrap", "upgrade")
 # The copy of a hand-written inventory kept with the cluster's state (a rendered one
 # already lives there as hosts.yml).
 INVENTORY_COPY = "inventory.yml"
@@ -125,6 +127,9 @@ def remember_run(
     resolved = result.reported.get("k3s_install_wanted_version")
     if release.version is None and resolved:  # a channel: keep the release it resolved to
         release = replace(release, version=resolved)
+    if previous is not None and command not in INSTALLS_RELEASE:
+        # The inventory need not name the release (bootstrap's flags did): keep the record.
+        release = previous.k3s
     state = clusters.update_state(previous, inv, inventory, release=release, run=run)
     directory = clusters.cluster_dir(state.name)
     written = clusters.save(state)
@@ -166,3 +171,11 @@ def run_on_cluster(
         )
     hooks.on_run(result)
     return result, started
+
+
+def open_cluster(cluster: str | None) -> tuple[clusters.ClusterState, Path, AnsibleInventory]:
+    """A remembered cluster (``--cluster``, else the only one): its state, the inventory
+    its last run used, and that inventory as Ansible reads it."""
+    state = clusters.load(clusters.resolve(cluster))
+    inventory = Path(state.inventory)
+    return state, inventory, ansible_vars.load(inventory)

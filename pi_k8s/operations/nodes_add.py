@@ -26,7 +26,7 @@ from pi_k8s.inventory.edit import read_inventory, with_cluster_vars, with_hosts
 from pi_k8s.inventory.roles import too_small_for_server
 from pi_k8s.inventory.selection import label, matches
 from pi_k8s.models import PiHost
-from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
+from pi_k8s.operations.clusters import PlannedRun, open_cluster, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
 
 ROLES = ("agent", "server")
@@ -95,10 +95,8 @@ def add_nodes(
         )
     for name in names:
         _check_name(name)
-    name = clusters.resolve(cluster)
-    state = clusters.load(name)
-    inventory = Path(state.inventory)
-    loaded = ansible_vars.load(inventory)
+    state, inventory, loaded = open_cluster(cluster)
+    name = state.name
     if state.k3s.source == "airgap" and state.k3s.location:
         release.check_airgap_dir(Path(state.k3s.location))
     hosts = _find_new_hosts(names, state, loaded, from_file, subnets, hooks)

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import ansible_vars, clusters, runner, status
+from pi_k8s import runner, status
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.errors import UsageError
-from pi_k8s.operations.clusters import remember_run, started_now
+from pi_k8s.operations.clusters import open_cluster, remember_run, started_now
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import EventCallback, RunEvent, RunResult
 from pi_k8s.status.hosts import HostUnreadable, ansible_config, ssh_vars
@@ -138,10 +138,8 @@ def reboot_cluster(
     (naming the node and the step)."""
     hooks = hooks or Hooks()
     check_options(how)
-    name = clusters.resolve(cluster)
-    state = clusters.load(name)
-    inventory = Path(state.inventory)
-    loaded = ansible_vars.load(inventory)
+    state, inventory, loaded = open_cluster(cluster)
+    name = state.name
     order = _order(loaded)
     hooks.step(f"Reading {len(order)} node(s) of cluster {name} …")
     report = status.gather(loaded, state, inventory)
@@ -171,9 +169,7 @@ def reboot_cluster(
             verbosity=1 if verbose else 0,
         )
     hooks.on_run(result)
-    written = remember_run(
-        "reboot", inventory, loaded, _same_release(state.k3s), result, started=started
-    )
+    written = remember_run("reboot", inventory, loaded, {}, result, started=started)
     result.raise_for_status()
     return RebootResult(plan, result, steps, written)
 
@@ -219,20 +215,6 @@ def plan_reboot(
         batches=[b for b in batches if b],
         notes=notes,
     )
-
-
-def _same_release(k3s: clusters.K3sRelease) -> dict[str, Any]:
-    """The release cluster.json records, as the variables remember_run reads it from: a
-    reboot installs nothing, so the record must not change."""
-    extra: dict[str, Any] = {"cluster_k3s_version": k3s.version or ""}
-    if k3s.channel:
-        extra["cluster_k3s_channel"] = k3s.channel
-    extra["cluster_k3s_source"] = k3s.source
-    if k3s.source == "airgap" and k3s.location:
-        extra["cluster_k3s_airgap_dir"] = k3s.location
-    if k3s.source == "mirror" and k3s.location:
-        extra["cluster_k3s_mirror_url"] = k3s.location
-    return extra
 
 
 def _order(inv: AnsibleInventory) -> list[tuple[str, str]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from pi_k8s import ansible_vars, clusters, k3s_versions, release, status
 from pi_k8s.errors import SpecError, UsageError
-from pi_k8s.operations.clusters import PlannedRun, remember_run, run_on_cluster
+from pi_k8s.operations.clusters import PlannedRun, open_cluster, remember_run, run_on_cluster
 from pi_k8s.operations.hooks import Hooks
 
 PLAYBOOK = "upgrade.yml"
@@ -89,10 +89,8 @@ def upgrade_cluster(
     were not touched; re-running resumes, since nodes at the release are skipped)."""
     hooks = hooks or Hooks()
     _check_flags(options)
-    name = clusters.resolve(cluster)
-    state = clusters.load(name)
-    inventory = Path(state.inventory)
-    loaded = ansible_vars.load(inventory)
+    state, inventory, loaded = open_cluster(cluster)
+    name = state.name
     extra = _release_vars(options, state, loaded)
     if extra["cluster_k3s_source"] == "airgap":
         release.check_airgap(Path(extra["cluster_k3s_airgap_dir"]), loaded.hostvars)

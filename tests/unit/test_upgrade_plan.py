@@ -289,3 +289,25 @@ def test_an_airgap_cluster_needs_the_new_release_s_directory(
     ) as refused:
         upgrade_cluster(UpgradeOptions(k3s_version=V2), cluster="lab")
     assert "--airgap DIR" in refused.value.hint
+
+
+@pytest.mark.parametrize("command", ["nodes remove", "reboot", "backup", "restore", "nodes add"])
+def test_only_bootstrap_and_upgrade_change_the_recorded_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """The inventory of an airgap cluster names no release (bootstrap's flags did): a run
+    of another command must not turn the record into 'release, channel stable'."""
+    from pi_k8s.operations.clusters import remember_run
+    from pi_k8s.runner import HostStats, RunResult
+
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    state = _state(tmp_path, K3sRelease(V1, None, "airgap", "/srv/k3s-v1.31.4"))
+    clusters.save(state)
+    inv = AnsibleInventory(
+        groups={"server": ["rpi-1", "rpi-2", "rpi-3"], "agent": ["rpi-4"]},
+        hostvars={h: {"cluster_name": "lab"} for h in ("rpi-1", "rpi-2", "rpi-3", "rpi-4")},
+    )
+    run = RunResult("x.yml", "successful", 0, tmp_path, {"rpi-1": HostStats()})
+    remember_run(command, Path(state.inventory), inv, {}, run, started="2026-12-01T00:00:00Z")
+    assert clusters.load("lab").k3s == K3sRelease(V1, None, "airgap", "/srv/k3s-v1.31.4")
+    assert clusters.load("lab").runs[-1].command == command
