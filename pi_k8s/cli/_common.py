@@ -88,3 +88,26 @@ def verify_hooks(*, as_json: bool = False) -> Hooks:
     if as_json:
         return ops.Hooks(on_report=lambda report: console.print_json(report.to_dict()))
     return console_hooks()
+
+
+def day2_outcome(result: Any, check: bool, as_json: bool, done: str) -> None:
+    """The plan, the run's status and recap, and the state written: JSON, or a line."""
+    if as_json:
+        console.print_json(
+            {
+                "plan": result.plan.to_dict(),
+                "check": check,
+                "status": result.run.status if result.run else None,
+                "recap": _recap(result.run),
+                "state": str(result.state) if result.state else None,
+            }
+        )
+    elif check:
+        console.info("check: nothing was changed.")
+    else:
+        console.info(f"{done}; cluster state: {result.state}")
+
+
+def _recap(run: Any) -> dict[str, dict[str, int]] | None:
+    """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
+    return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None

@@ -9,7 +9,7 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._common import console_hooks, day2_outcome, handles_errors
 from pi_k8s.cli._options import (
     ClusterOpt,
     DrainTimeoutOpt,
@@ -36,29 +36,6 @@ def _hooks(as_json: bool, verbose: bool, show_plan: Any) -> ops.Hooks:
     return (
         ops.Hooks() if as_json else replace(console_hooks(verbose=verbose), on_nodes_plan=show_plan)
     )
-
-
-def _outcome(result: Any, check: bool, as_json: bool, done: str) -> None:
-    """The plan, the run's status and recap, and the state written: JSON, or a line."""
-    if as_json:
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "recap": _recap(result.run),
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        console.info(f"{done}; cluster state: {result.state}")
-
-
-def _recap(run: Any) -> dict[str, dict[str, int]] | None:
-    """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
-    return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None
 
 
 def _show_add_plan(plan: Any) -> None:
@@ -101,7 +78,7 @@ def add(
         verbose=verbose,
         hooks=hooks,
     )
-    _outcome(result, check, as_json, f"added {len(result.plan.new)} node(s)")
+    day2_outcome(result, check, as_json, f"added {len(result.plan.new)} node(s)")
 
 
 def _show_remove_plan(plan: Any) -> None:
@@ -143,7 +120,7 @@ def _remove(
     result = ops.remove_nodes(
         nodes, how, cluster=cluster, check=check, verbose=verbose, hooks=hooks
     )
-    _outcome(result, check, as_json, f"removed {len(result.plan.nodes)} node(s)")
+    day2_outcome(result, check, as_json, f"removed {len(result.plan.nodes)} node(s)")
 
 
 def register(root: typer.Typer) -> None:

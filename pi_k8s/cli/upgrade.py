@@ -6,7 +6,7 @@ from typing import Any
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._common import console_hooks, day2_outcome, handles_errors
 from pi_k8s.cli._options import (
     AirgapOpt,
     ClusterOpt,
@@ -60,25 +60,8 @@ def upgrade(
     result = ops.upgrade_cluster(
         options, cluster=cluster, check=check, verbose=verbose, hooks=hooks
     )
-    if as_json:
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "recap": {h: dict(vars(s)) for h, s in sorted(result.run.hosts.items())}
-                if result.run
-                else None,
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        done = len(result.plan.to_upgrade)
-        console.info(
-            f"upgraded {done} node(s) to {result.plan.version}; cluster state: {result.state}"
-        )
+    done = f"upgraded {len(result.plan.to_upgrade)} node(s) to {result.plan.version}"
+    day2_outcome(result, check, as_json, done)
 
 
 def register(app: Any) -> None:
