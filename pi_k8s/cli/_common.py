@@ -4,14 +4,17 @@ the hooks that draw an operation's progress with pi_k8s.console."""
 from __future__ import annotations
 
 import functools
+import inspect
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from pi_k8s import console, paths
 from pi_k8s import operations as ops
+from pi_k8s.cli._options import JsonOpt, PlanOpt, VerboseOpt
 from pi_k8s.errors import PiK8sError
 
 if TYPE_CHECKING:
@@ -90,24 +93,65 @@ def verify_hooks(*, as_json: bool = False) -> Hooks:
     return console_hooks()
 
 
-def day2_outcome(result: Any, check: bool, as_json: bool, done: str) -> None:
-    """The plan, the run's status and recap, and the state written: JSON, or a line."""
-    if as_json:
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "recap": _recap(result.run),
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        console.info(f"{done}; cluster state: {result.state}")
+@dataclass(frozen=True)
+class Day2Output:
+    """What every day-2 command's --check, --verbose and --json ask for (see day2_command)."""
+
+    check: bool = False
+    verbose: bool = False
+    as_json: bool = False
+
+    def hooks(self, show_plan: Callable[[Any], None] | None = None) -> Hooks:
+        """Silent with --json (the JSON says it all), else the console's, plus the plan."""
+        if self.as_json:
+            return ops.Hooks()
+        hooks = console_hooks(verbose=self.verbose)
+        return replace(hooks, on_nodes_plan=show_plan) if show_plan else hooks
+
+    def finish(self, result: Any, done: str, **more: Any) -> None:
+        """The plan, the run's status and recap, the state written (and ``more``) as JSON;
+        or a line: nothing changed (--check), or ``done``."""
+        if self.as_json:
+            run = result.run
+            console.print_json(
+                {
+                    "plan": result.plan.to_dict(),
+                    "check": self.check,
+                    "status": run.status if run else None,
+                    "recap": {h: dict(vars(s)) for h, s in sorted(run.hosts.items())}
+                    if run
+                    else None,
+                    **more,
+                    "state": str(result.state) if result.state else None,
+                }
+            )
+        elif self.check:
+            console.info("check: nothing was changed.")
+        else:
+            console.info(f"{done}; cluster state: {result.state}")
 
 
-def _recap(run: Any) -> dict[str, dict[str, int]] | None:
-    """The playbook's per-host recap (ok, changed, failed, unreachable, skipped)."""
-    return {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None
+_DAY2_OPTIONS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=option)
+    for name, option in (("check", PlanOpt), ("verbose", VerboseOpt), ("as_json", JsonOpt))
+]
+
+
+def day2_command(func: F) -> F:
+    """Declare --check, --verbose and --json once for every day-2 command.
+
+    The command takes ``out: Day2Output`` as its last parameter; Typer sees the three
+    options in its place (the wrapper's ``__signature__``), and the command gets them as
+    one value that also builds its hooks and prints its outcome."""
+    signature = inspect.signature(func, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "out"]
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any, check: bool = False, verbose: bool = False, as_json: bool = False, **kw: Any
+    ) -> Any:
+        return func(*args, out=Day2Output(check, verbose, as_json), **kw)
+
+    wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_DAY2_OPTIONS]}
+    return wrapper  # type: ignore[return-value]

@@ -8,8 +8,8 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import ClusterOpt, JsonOpt, PlanOpt, VerboseOpt, YesOpt
+from pi_k8s.cli._common import Day2Output, console_hooks, day2_command, handles_errors
+from pi_k8s.cli._options import ClusterOpt, JsonOpt, VerboseOpt, YesOpt
 from pi_k8s.errors import UsageError
 
 app = typer.Typer(
@@ -75,19 +75,19 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
+@day2_command
 def restore(
     snapshot: Annotated[
         str, typer.Argument(help="A backup's name (see `pi-k8s backup list`) or directory.")
     ],
     cluster: ClusterOpt = None,
     yes: YesOpt = False,
-    check: PlanOpt = False,
-    verbose: VerboseOpt = False,
-    as_json: JsonOpt = False,
+    *,
+    out: Day2Output,
 ) -> None:
     """Stop k3s, restore the snapshot on the first server, rejoin the others, restart agents."""
     plan = ops.plan_restore(snapshot, cluster=cluster)
-    if not yes and not check:
+    if not yes and not out.check:
         if not console.can_ask():
             raise UsageError(
                 f"pi-k8s restore stops k3s on every server of cluster {plan.cluster} and "
@@ -99,23 +99,10 @@ def restore(
         if not console.confirm(f"Restore {plan.backup.name}? The changes since are lost."):
             console.info("Nothing was restored.")
             return
-    hooks = ops.Hooks() if as_json else console_hooks(verbose=verbose)
-    if check and not as_json:
+    if out.check and not out.as_json:
         _show_plan(plan)
-    result = ops.run_restore(plan, check=check, verbose=verbose, hooks=hooks)
-    if as_json:
-        console.print_json(
-            {
-                "plan": plan.to_dict(),
-                "check": check,
-                "status": result.run.status if result.run else None,
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    else:
-        console.info(f"restored {plan.backup.name}; cluster state: {result.state}")
+    result = ops.run_restore(plan, check=out.check, verbose=out.verbose, hooks=out.hooks())
+    out.finish(result, f"restored {plan.backup.name}")
 
 
 def register(root: typer.Typer) -> None:

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, day2_outcome, handles_errors
+from pi_k8s.cli._common import Day2Output, day2_command, handles_errors
 from pi_k8s.cli._options import (
     ClusterOpt,
     DrainTimeoutOpt,
     FromOpt,
-    JsonOpt,
-    PlanOpt,
     SubnetOpt,
-    VerboseOpt,
 )
 
 app = typer.Typer(help="Add Pis to a cluster, or retire them.", no_args_is_help=True)
@@ -29,13 +25,6 @@ AllowEvenOpt = Annotated[
     bool,
     typer.Option("--allow-even", help="Accept an even number of servers (no added tolerance)."),
 ]
-
-
-def _hooks(as_json: bool, verbose: bool, show_plan: Any) -> ops.Hooks:
-    """Silent with --json (the JSON says it all), else the console's, plus the plan table."""
-    return (
-        ops.Hooks() if as_json else replace(console_hooks(verbose=verbose), on_nodes_plan=show_plan)
-    )
 
 
 def _show_add_plan(plan: Any) -> None:
@@ -51,6 +40,7 @@ def _show_add_plan(plan: Any) -> None:
 
 @app.command("add")
 @handles_errors
+@day2_command
 def add(
     hosts: Annotated[
         list[str] | None,
@@ -61,12 +51,11 @@ def add(
     allow_even: AllowEvenOpt = False,
     from_file: FromOpt = None,
     subnet: SubnetOpt = None,
-    check: PlanOpt = False,
-    verbose: VerboseOpt = False,
-    as_json: JsonOpt = False,
+    *,
+    out: Day2Output,
 ) -> None:
     """Prepare new Pis and join them; the members are left as they are (changed=0)."""
-    hooks = _hooks(as_json, verbose, _show_add_plan)
+    hooks = out.hooks(_show_add_plan)
     result = ops.add_nodes(
         hosts or [],
         cluster=cluster,
@@ -74,11 +63,11 @@ def add(
         from_file=from_file,
         subnets=subnet or [],
         allow_even=allow_even,
-        check=check,
-        verbose=verbose,
+        check=out.check,
+        verbose=out.verbose,
         hooks=hooks,
     )
-    day2_outcome(result, check, as_json, f"added {len(result.plan.new)} node(s)")
+    out.finish(result, f"added {len(result.plan.new)} node(s)")
 
 
 def _show_remove_plan(plan: Any) -> None:
@@ -92,6 +81,7 @@ def _show_remove_plan(plan: Any) -> None:
 
 @app.command("remove")
 @handles_errors
+@day2_command
 def _remove(
     nodes: Annotated[list[str], typer.Argument(help="The members to retire (hostnames).")],
     cluster: ClusterOpt = None,
@@ -110,17 +100,16 @@ def _remove(
         ),
     ] = False,
     timeout: DrainTimeoutOpt = 300,
-    check: PlanOpt = False,
-    verbose: VerboseOpt = False,
-    as_json: JsonOpt = False,
+    *,
+    out: Day2Output,
 ) -> None:
     """Cordon, drain, stop k3s, delete the Node (and etcd member), uninstall, revert the host."""
-    hooks = _hooks(as_json, verbose, _show_remove_plan)
+    hooks = out.hooks(_show_remove_plan)
     how = ops.Removal(force=force, unreachable=unreachable, timeout=timeout)
     result = ops.remove_nodes(
-        nodes, how, cluster=cluster, check=check, verbose=verbose, hooks=hooks
+        nodes, how, cluster=cluster, check=out.check, verbose=out.verbose, hooks=hooks
     )
-    day2_outcome(result, check, as_json, f"removed {len(result.plan.nodes)} node(s)")
+    out.finish(result, f"removed {len(result.plan.nodes)} node(s)")
 
 
 def register(root: typer.Typer) -> None:

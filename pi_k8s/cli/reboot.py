@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Annotated, Any
 
 import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._common import Day2Output, day2_command, handles_errors
 from pi_k8s.cli._options import (
     ClusterOpt,
     DrainForceOpt,
     DrainTimeoutOpt,
-    JsonOpt,
     MaxUnavailableOpt,
-    PlanOpt,
-    VerboseOpt,
 )
 
 
@@ -35,6 +31,7 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
+@day2_command
 def reboot(
     cluster: ClusterOpt = None,
     max_unavailable: MaxUnavailableOpt = 1,
@@ -47,40 +44,22 @@ def reboot(
     ] = False,
     timeout: DrainTimeoutOpt = 300,
     force: DrainForceOpt = False,
-    check: PlanOpt = False,
-    verbose: VerboseOpt = False,
-    as_json: JsonOpt = False,
+    *,
+    out: Day2Output,
 ) -> None:
     """Reboot every node without taking the cluster down: per node cordon, drain, reboot,
     wait for SSH and Ready, uncordon. Servers one at a time, then the agents."""
-    hooks = (
-        ops.Hooks()
-        if as_json
-        else replace(console_hooks(verbose=verbose), on_nodes_plan=_show_plan)
-    )
     how = ops.RebootOptions(
         max_unavailable=max_unavailable, only_if_needed=only_if_needed, timeout=timeout, force=force
     )
-    result = ops.reboot_cluster(how, cluster=cluster, check=check, verbose=verbose, hooks=hooks)
-    if as_json:
-        run = result.run
-        console.print_json(
-            {
-                "plan": result.plan.to_dict(),
-                "check": check,
-                "status": run.status if run else None,
-                "recap": {h: dict(vars(s)) for h, s in sorted(run.hosts.items())} if run else None,
-                "steps": [s.to_dict() for s in result.steps],
-                "state": str(result.state) if result.state else None,
-            }
-        )
-    elif check:
-        console.info("check: nothing was changed.")
-    elif result.run is None:
+    result = ops.reboot_cluster(
+        how, cluster=cluster, check=out.check, verbose=out.verbose, hooks=out.hooks(_show_plan)
+    )
+    if result.run is None and not (out.check or out.as_json):
         console.info("No node needs a reboot: nothing was changed.")
-    else:
-        rebooted = sum(len(b) for b in result.plan.batches)
-        console.info(f"rebooted {rebooted} node(s); cluster state: {result.state}")
+        return
+    rebooted = sum(len(b) for b in result.plan.batches)
+    out.finish(result, f"rebooted {rebooted} node(s)", steps=[s.to_dict() for s in result.steps])
 
 
 def register(root: typer.Typer) -> None:

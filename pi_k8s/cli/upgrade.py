@@ -6,19 +6,16 @@ from typing import Any
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, day2_outcome, handles_errors
+from pi_k8s.cli._common import Day2Output, day2_command, handles_errors
 from pi_k8s.cli._options import (
     AirgapOpt,
     ClusterOpt,
     DrainForceOpt,
     DrainTimeoutOpt,
-    JsonOpt,
     K3sChannelOpt,
     K3sVersionOpt,
     MaxUnavailableOpt,
     MirrorOpt,
-    PlanOpt,
-    VerboseOpt,
 )
 
 
@@ -35,6 +32,7 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
+@day2_command
 def upgrade(
     k3s_version: K3sVersionOpt = None,
     k3s_channel: K3sChannelOpt = None,
@@ -44,9 +42,8 @@ def upgrade(
     max_unavailable: MaxUnavailableOpt = 1,
     timeout: DrainTimeoutOpt = 300,
     force: DrainForceOpt = False,
-    check: PlanOpt = False,
-    verbose: VerboseOpt = False,
-    as_json: JsonOpt = False,
+    *,
+    out: Day2Output,
 ) -> None:
     """Per node, servers first: cordon, drain, install the verified release, restart, wait
     until Ready at it, uncordon. Stops at the first failure; re-running resumes."""
@@ -54,14 +51,15 @@ def upgrade(
     options = ops.UpgradeOptions(
         k3s_version, k3s_channel, airgap, mirror, max_unavailable, timeout, force
     )
-    hooks = ops.Hooks() if as_json else console_hooks(verbose=verbose)
-    if not as_json:
-        hooks.on_nodes_plan = _show_plan
     result = ops.upgrade_cluster(
-        options, cluster=cluster, check=check, verbose=verbose, hooks=hooks
+        options,
+        cluster=cluster,
+        check=out.check,
+        verbose=out.verbose,
+        hooks=out.hooks(_show_plan),
     )
     done = f"upgraded {len(result.plan.to_upgrade)} node(s) to {result.plan.version}"
-    day2_outcome(result, check, as_json, done)
+    out.finish(result, done)
 
 
 def register(app: Any) -> None:

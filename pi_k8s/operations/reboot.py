@@ -25,7 +25,7 @@ from pi_k8s.errors import UsageError
 from pi_k8s.operations.clusters import open_cluster, remember_run, started_now
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import EventCallback, RunEvent, RunResult
-from pi_k8s.status.hosts import HostUnreadable, ansible_config, ssh_vars
+from pi_k8s.status.hosts import HostUnreadable, ansible_config, run_on_host
 
 PLAYBOOK = "reboot.yml"
 # Debian's unattended-upgrades (and update-notifier-common) write it when a package asks
@@ -247,33 +247,29 @@ def _refuse_not_ready(report: status.StatusReport, order: list[tuple[str, str]])
 
 
 def _reboot_required(inv: AnsibleInventory, hosts: list[str]) -> dict[str, bool]:
-    """Whether each host has /var/run/reboot-required (read over SSH, nothing changed)."""
+    """Whether each host has /var/run/reboot-required (read over SSH, nothing changed);
+    UsageError naming every node that could not be read."""
     config = ansible_config()
+    command = f"test -e {shlex.quote(REBOOT_REQUIRED)} && echo yes || echo no"
 
-    def read(host: str) -> bool:
-        from testinfra.utils.ansible_runner import get_ansible_host
-
-        hv = ssh_vars(inv.hostvars[host], become=False)
-        target = get_ansible_host(
-            config, {"_meta": {"hostvars": {host: hv}}, "all": {"hosts": [host]}}, host
-        )
-        if target is None:
-            raise HostUnreadable(f"{host}: pi-k8s reads hosts over SSH only")
-        command = f"test -e {shlex.quote(REBOOT_REQUIRED)} && echo yes || echo no"
-        out = target.run(command)
-        if out.rc != 0 or out.stdout.strip() not in {"yes", "no"}:
-            raise HostUnreadable(f"{host}: {(out.stderr or out.stdout).strip()[:200]}")
-        return out.stdout.strip() == "yes"
+    def read(host: str) -> bool | str:
+        """The answer, or why there is none."""
+        try:
+            out = run_on_host(host, inv.hostvars[host], command, become=False, config=config)
+        except HostUnreadable as exc:
+            return f"{host}: {exc}"
+        answer = out.stdout.strip()
+        return answer == "yes" if answer in {"yes", "no"} else f"{host}: answered {answer[:200]!r}"
 
     with ThreadPoolExecutor(max_workers=min(32, len(hosts) or 1)) as pool:
-        futures = {h: pool.submit(read, h) for h in hosts}
-    try:
-        return {h: f.result() for h, f in futures.items()}
-    except HostUnreadable as exc:
+        answers = dict(zip(hosts, pool.map(read, hosts), strict=True))
+    unread = [a for a in answers.values() if isinstance(a, str)]
+    if unread:
         raise UsageError(
-            f"Could not read {REBOOT_REQUIRED}: {exc}",
-            hint="Check that the node answers over SSH (`pi-k8s status`), then run again.",
-        ) from None
+            f"Could not read {REBOOT_REQUIRED} on every node:\n  " + "\n  ".join(unread),
+            hint="Check that those nodes answer over SSH (`pi-k8s status`), then run again.",
+        )
+    return {h: a for h, a in answers.items() if isinstance(a, bool)}
 
 
 def step_of(task: str) -> str | None:

@@ -47,23 +47,38 @@ def ssh_vars(hostvars: Mapping[str, Any], *, become: bool) -> dict[str, Any]:
     return hv
 
 
-def read_host(
-    name: str, hostvars: Mapping[str, Any], *, server: bool, config: configparser.ConfigParser
-) -> HostFacts:
-    """Run the probe on ``name``; HostUnreadable when SSH (or become) fails."""
+def run_on_host(
+    name: str,
+    hostvars: Mapping[str, Any],
+    command: str,
+    *,
+    become: bool,
+    config: configparser.ConfigParser,
+) -> Any:
+    """Run a read-only shell command on ``name`` over SSH (testinfra's CommandResult);
+    HostUnreadable when SSH, become or the shell fails (``command`` itself exits 0)."""
     from testinfra.utils.ansible_runner import get_ansible_host
 
-    hv = ssh_vars(hostvars, become=server)
+    hv = ssh_vars(hostvars, become=become)
     inventory = {"_meta": {"hostvars": {name: hv}}, "all": {"hosts": [name]}}
     host = get_ansible_host(config, inventory, name)
     if host is None:
         connection = hv.get("ansible_connection", "ssh")
-        raise HostUnreadable(f"connection {connection!r}: status reads hosts over SSH only")
+        raise HostUnreadable(f"connection {connection!r}: pi-k8s reads hosts over SSH only")
     try:
-        result = host.run("/bin/sh -c " + shlex.quote(probe.script(server)))
+        result = host.run("/bin/sh -c " + shlex.quote(command))
     except Exception as exc:  # testinfra raises RuntimeError(CommandResult) on ssh's 255
         raise HostUnreadable(error_text(exc)) from None
-    if result.rc != 0:  # the script always exits 0: this is sudo (become) or the shell
+    if result.rc != 0:
         text = result.stderr.strip() or f"exit code {result.rc}"
         raise HostUnreadable(text.splitlines()[-1][:200])
+    return result
+
+
+def read_host(
+    name: str, hostvars: Mapping[str, Any], *, server: bool, config: configparser.ConfigParser
+) -> HostFacts:
+    """Run the probe on ``name`` (as root on a server); HostUnreadable when SSH (or become)
+    fails."""
+    result = run_on_host(name, hostvars, probe.script(server), become=server, config=config)
     return probe.parse(result.stdout_bytes)

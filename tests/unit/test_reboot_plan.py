@@ -267,3 +267,33 @@ def test_step_of() -> None:
     assert step_of("Wait until the node is Ready.") == "Ready"
     assert step_of("Reboot the node (or record the reboot in a container).") is None
     assert step_of("Bring the node back once it is Ready.") is None
+
+
+class _Answer:
+    def __init__(self, stdout: str) -> None:
+        self.stdout = stdout
+
+
+def test_the_reboot_required_read_names_every_node_it_could_not_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SSH read itself is the testbed's (test_reboot.py); here its answers are given:
+    one node's SSH fails, one answers nonsense, and both are named in one refusal."""
+    from pi_k8s.status.hosts import HostUnreadable
+
+    def answer(host: str, hv: dict, command: str, **_: object) -> _Answer:
+        assert "reboot-required" in command
+        if host == "rpi-3":
+            raise HostUnreadable("ssh: connect to host 10.0.0.3 port 22: Connection refused")
+        return _Answer({"rpi-1": "yes\n", "rpi-4": "sh: test: not found\n"}.get(host, "no\n"))
+
+    monkeypatch.setattr(reboot_op, "run_on_host", answer)
+    inv = AnsibleInventory(groups={}, hostvars={h: {} for h in SERVERS + AGENTS})
+    assert reboot_op._reboot_required(inv, ["rpi-1", "rpi-2"]) == {"rpi-1": True, "rpi-2": False}
+    with pytest.raises(UsageError) as refused:
+        reboot_op._reboot_required(inv, SERVERS + AGENTS)
+    assert (
+        "rpi-3: ssh: connect to host 10.0.0.3 port 22: Connection refused" in refused.value.message
+    )
+    assert "rpi-4: answered 'sh: test: not found'" in refused.value.message
+    assert "rpi-1" not in refused.value.message and refused.value.hint

@@ -320,7 +320,7 @@ def test_the_inventory_port_is_used_and_a_refusal_is_one_line() -> None:
 
 def test_a_non_ssh_connection_is_a_row_error() -> None:
     hv = {"ansible_host": "x", "ansible_connection": "containers.podman.podman"}
-    with pytest.raises(hosts.HostUnreadable, match="status reads hosts over SSH only"):
+    with pytest.raises(hosts.HostUnreadable, match="pi-k8s reads hosts over SSH only"):
         hosts.read_host("pi-1", hv, server=False, config=hosts.ansible_config())
 
 
