@@ -9,6 +9,7 @@ never markup.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -74,8 +75,17 @@ def trace(text: str) -> None:
     err.print(text.rstrip("\n"), markup=False, highlight=False)
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
+def print_json(data: Any, *, schema: str) -> None:
+    """A command's --json output, alone on stdout; ``schema`` names its JSON Schema
+    (pi_k8s/schemas), checked first when PI_K8S_CHECK_JSON=1 (the tests set it)."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    if os.environ.get("PI_K8S_CHECK_JSON") == "1":
+        from pi_k8s import schemas
+
+        wrong = schemas.problems(schema, json.loads(text))
+        if wrong:
+            raise ValueError(f"--json output does not match schemas/{schema}: " + "; ".join(wrong))
+    sys.stdout.write(text + "\n")
 
 
 def table(

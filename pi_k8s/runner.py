@@ -77,6 +77,19 @@ class RunResult:
     def unreachable_hosts(self) -> list[str]:
         return sorted(h for h, s in self.hosts.items() if s.unreachable)
 
+    def to_dict(self) -> dict[str, Any]:
+        """What --json shows of a run: status, the per-host recap, what changed (or would,
+        in check mode), the failures and where ansible-runner's artifacts are."""
+        return {
+            "playbook": self.playbook,
+            "status": self.status,
+            "rc": self.rc,
+            "artifacts": str(self.artifacts),
+            "recap": {h: dict(vars(s)) for h, s in sorted(self.hosts.items())},
+            "changes": {h: list(t) for h, t in sorted(self.changes.items())},
+            "failures": [dict(vars(f)) for f in self.failures],
+        }
+
     def raise_for_status(self) -> RunResult:
         if self.ok:
             return self

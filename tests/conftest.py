@@ -23,6 +23,10 @@ import build as standin  # noqa: E402
 
 STANDIN_VERSION = "v1.31.4+k3s1"
 
+# Every --json a test reads (CliRunner or a pi-k8s subprocess, which inherits this) is first
+# checked by the CLI against its shipped schema (pi_k8s/schemas): a mismatch fails the command.
+os.environ["PI_K8S_CHECK_JSON"] = "1"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

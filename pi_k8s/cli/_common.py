@@ -73,13 +73,21 @@ def show_plan(cluster: str, plan: InventoryPlan) -> None:
         console.warn(warning)
 
 
-def console_hooks(*, verbose: bool = False) -> Hooks:
-    """Draw everything an operation reports: progress lines, playbook progress, tables."""
+def progress_hooks(*, verbose: bool = False) -> Hooks:
+    """Progress only (lines, warnings, the playbook's), all on stderr: what a command keeps
+    with --json, where stdout holds only the JSON."""
     return ops.Hooks(
         step=console.step,
         info=console.info,
         warn=console.warn,
         playbook=lambda title: console.PlaybookProgress(title, verbose=verbose),
+    )
+
+
+def console_hooks(*, verbose: bool = False) -> Hooks:
+    """Draw everything an operation reports: progress lines, playbook progress, tables."""
+    return replace(
+        progress_hooks(verbose=verbose),
         on_run=console.run_summary,
         on_plan=show_plan,
         on_report=console.verify_report,
@@ -87,9 +95,13 @@ def console_hooks(*, verbose: bool = False) -> Hooks:
 
 
 def verify_hooks(*, as_json: bool = False) -> Hooks:
-    """verify's progress lines and report tables, or (``as_json``) the report as JSON only."""
+    """verify's progress lines and report tables, or (``as_json``) progress on stderr and
+    the report as JSON alone on stdout."""
     if as_json:
-        return ops.Hooks(on_report=lambda report: console.print_json(report.to_dict()))
+        return replace(
+            progress_hooks(),
+            on_report=lambda report: console.print_json(report.to_dict(), schema="verify"),
+        )
     return console_hooks()
 
 
@@ -97,14 +109,16 @@ def verify_hooks(*, as_json: bool = False) -> Hooks:
 class Day2Output:
     """What every day-2 command's --check, --verbose and --json ask for (see day2_command)."""
 
+    schema: str  # the command's JSON Schema (pi_k8s/schemas)
     check: bool = False
     verbose: bool = False
     as_json: bool = False
 
     def hooks(self, show_plan: Callable[[Any], None] | None = None) -> Hooks:
-        """Silent with --json (the JSON says it all), else the console's, plus the plan."""
+        """Progress on stderr only with --json (the JSON says the rest), else the console's,
+        plus the plan."""
         if self.as_json:
-            return ops.Hooks()
+            return progress_hooks(verbose=self.verbose)
         hooks = console_hooks(verbose=self.verbose)
         return replace(hooks, on_nodes_plan=show_plan) if show_plan else hooks
 
@@ -118,12 +132,11 @@ class Day2Output:
                     "plan": result.plan.to_dict(),
                     "check": self.check,
                     "status": run.status if run else None,
-                    "recap": {h: dict(vars(s)) for h, s in sorted(run.hosts.items())}
-                    if run
-                    else None,
+                    "recap": run.to_dict()["recap"] if run else None,
                     **more,
                     "state": str(result.state) if result.state else None,
-                }
+                },
+                schema=self.schema,
             )
         elif self.check:
             console.info("check: nothing was changed.")
@@ -137,21 +150,25 @@ _DAY2_OPTIONS = [
 ]
 
 
-def day2_command(func: F) -> F:
+def day2_command(schema: str) -> Callable[[F], F]:
     """Declare --check, --verbose and --json once for every day-2 command.
 
     The command takes ``out: Day2Output`` as its last parameter; Typer sees the three
     options in its place (the wrapper's ``__signature__``), and the command gets them as
-    one value that also builds its hooks and prints its outcome."""
-    signature = inspect.signature(func, eval_str=True)
-    own = [p for p in signature.parameters.values() if p.name != "out"]
+    one value that also builds its hooks and prints its outcome (JSON per ``schema``)."""
 
-    @functools.wraps(func)
-    def wrapper(
-        *args: Any, check: bool = False, verbose: bool = False, as_json: bool = False, **kw: Any
-    ) -> Any:
-        return func(*args, out=Day2Output(check, verbose, as_json), **kw)
+    def decorate(func: F) -> F:
+        signature = inspect.signature(func, eval_str=True)
+        own = [p for p in signature.parameters.values() if p.name != "out"]
 
-    wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_DAY2_OPTIONS]}
-    return wrapper  # type: ignore[return-value]
+        @functools.wraps(func)
+        def wrapper(
+            *args: Any, check: bool = False, verbose: bool = False, as_json: bool = False, **kw: Any
+        ) -> Any:
+            return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
+
+        wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]
+        wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_DAY2_OPTIONS]}
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

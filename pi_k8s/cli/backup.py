@@ -8,7 +8,13 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import Day2Output, console_hooks, day2_command, handles_errors
+from pi_k8s.cli._common import (
+    Day2Output,
+    console_hooks,
+    day2_command,
+    handles_errors,
+    progress_hooks,
+)
 from pi_k8s.cli._options import ClusterOpt, JsonOpt, VerboseOpt, YesOpt
 from pi_k8s.errors import UsageError
 
@@ -33,7 +39,7 @@ def backup(
     """Snapshot the datastore (etcd snapshot, or SQLite's server/db) with the token."""
     if ctx.invoked_subcommand:
         return
-    hooks = ops.Hooks() if as_json else console_hooks(verbose=verbose)
+    hooks = progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose)
     result = ops.run_backup(cluster=cluster, keep=keep, verbose=verbose, hooks=hooks)
     if as_json:
         console.print_json(
@@ -42,7 +48,8 @@ def backup(
                 "backup": result.backup.to_dict(),
                 "pruned": result.pruned,
                 "state": str(result.state) if result.state else None,
-            }
+            },
+            schema="backup",
         )
         return
     b = result.backup
@@ -58,7 +65,9 @@ def _list(cluster: ClusterOpt = None, as_json: JsonOpt = False) -> None:
     """The cluster's backups on this machine, oldest first."""
     name, found = ops.list_backups(cluster)
     if as_json:
-        console.print_json({"cluster": name, "backups": [b.to_dict() for b in found]})
+        console.print_json(
+            {"cluster": name, "backups": [b.to_dict() for b in found]}, schema="backup-list"
+        )
         return
     console.table(
         f"cluster {name}: backups",
@@ -75,7 +84,7 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
-@day2_command
+@day2_command("restore")
 def restore(
     snapshot: Annotated[
         str, typer.Argument(help="A backup's name (see `pi-k8s backup list`) or directory.")

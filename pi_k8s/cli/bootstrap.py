@@ -9,13 +9,14 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
 from pi_k8s.cli._options import (
     AirgapOpt,
     CheckOpt,
     ClusterOpt,
     FromOpt,
     InventoryOpt,
+    JsonOpt,
     K3sChannelOpt,
     K3sVersionOpt,
     LimitOpt,
@@ -55,6 +56,7 @@ def bootstrap(
         bool,
         typer.Option("--syntax-check", help="Only check the playbook's syntax; touch no host."),
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Prepare the Pis, install k3s servers and agents, fetch the kubeconfig, verify."""
     if syntax_check:
@@ -105,9 +107,19 @@ def bootstrap(
         from_file=from_file,
         subnets=subnet or [],
         options=options,
-        hooks=console_hooks(verbose=verbose),
+        hooks=progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose),
     )
-    if check:
+    if as_json:
+        console.print_json(
+            {
+                "inventory": str(result.inventory),
+                "check": check,
+                "run": result.run.to_dict(),
+                "verify": result.report.to_dict() if result.report else None,
+            },
+            schema="bootstrap",
+        )
+    elif check:
         console.check_plan(result.run)
 
 

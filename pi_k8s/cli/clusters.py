@@ -15,7 +15,7 @@ def clusters(as_json: JsonOpt = False) -> None:
     """List the clusters pi-k8s bootstrapped, with their API endpoint and members."""
     found = ops.list_clusters()
     if as_json:
-        console.print_json([c.to_dict() for c in found])
+        console.print_json([c.to_dict() for c in found], schema="clusters")
         return
     if not found:
         console.info("No cluster yet: `pi-k8s bootstrap` records each cluster it builds.")

@@ -10,8 +10,8 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import ClusterOpt, InventoryOpt
+from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
+from pi_k8s.cli._options import ClusterOpt, InventoryOpt, JsonOpt
 
 _ACTION_TEXT = {
     "added": "added",
@@ -40,6 +40,10 @@ def _render_changes(result: ops.DeployResult) -> None:
         for c in result.changes:
             if c.diff and c.action != "stale":
                 console.out.print(c.diff.rstrip("\n"), markup=False, highlight=False)
+    _warn_stale(result)
+
+
+def _warn_stale(result: ops.DeployResult) -> None:
     for c in result.stale:
         console.warn(
             f"{c.filename} on {', '.join(c.hosts)} is no longer in the spec; its resources "
@@ -57,6 +61,42 @@ def _deploy_hooks() -> ops.Hooks:
         ),
         on_waited=_render_wait,
     )
+
+
+def _json_hooks() -> ops.Hooks:
+    """--json: progress and the stale warnings on stderr; the JSON holds the rest."""
+    return replace(progress_hooks(), on_changes=_warn_stale)
+
+
+def _to_dict(outcome: ops.DeployOutcome) -> dict:
+    """The run, each workload's action (no diff: --check's diffs are for the terminal), and
+    the rollouts waited for (null with --check or --no-wait)."""
+    result, waited = outcome.result, outcome.waited
+    return {
+        "check": result.check,
+        "prune": result.prune,
+        "run": result.run.to_dict(),
+        "workloads": [
+            {"name": c.name, "file": c.filename, "action": c.action, "servers": c.hosts}
+            for c in result.changes
+        ],
+        "rollouts": None
+        if waited is None
+        else {
+            "timed_out": waited.timed_out,
+            "statuses": [
+                {
+                    "workload": s.target.workload,
+                    "kind": s.target.kind,
+                    "namespace": s.target.namespace,
+                    "name": s.target.name,
+                    "state": s.state,
+                    "detail": s.detail,
+                }
+                for s in waited.statuses
+            ],
+        },
+    }
 
 
 def _render_wait(result: ops.WaitResult) -> None:
@@ -100,9 +140,10 @@ def deploy(
         list[str] | None,
         typer.Option("--var", help="NAME=VALUE for the .j2 templates (repeatable)."),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Validate the workloads, place them on every server (k3s applies them), wait for rollouts."""
-    ops.run_deploy(
+    outcome = ops.run_deploy(
         spec,
         ops.target_inventory(cluster, inventory),
         check=check,
@@ -110,8 +151,10 @@ def deploy(
         wait=wait,
         timeout=timeout,
         cli_vars=var,
-        hooks=_deploy_hooks(),
+        hooks=_json_hooks() if as_json else _deploy_hooks(),
     )
+    if as_json:
+        console.print_json(_to_dict(outcome), schema="deploy")
 
 
 def register(app: typer.Typer) -> None:

@@ -85,7 +85,7 @@ def discover_command(
         hooks=ops.Hooks(step=console.step),
     )
     if as_json:
-        console.print_json([h.to_dict() for h in hosts])
+        console.print_json([h.to_dict() for h in hosts], schema="discover")
     else:
         console.hosts_table(hosts)
     if not any(h.is_pi for h in hosts):

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
+from pi_k8s import console, paths
 from pi_k8s import operations as ops
-from pi_k8s import paths
-from pi_k8s.cli._common import console_hooks, handles_errors
-from pi_k8s.cli._options import FromOpt, SubnetOpt
+from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
+from pi_k8s.cli._options import FromOpt, JsonOpt, SubnetOpt
 from pi_k8s.errors import UsageError
 
 
@@ -33,6 +33,7 @@ def inventory(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the inventory.")
     ] = Path("inventory/hosts.yml"),
+    as_json: JsonOpt = False,
 ) -> None:
     """Choose server and agent roles for the discovered Pis and write the Ansible inventory."""
     if from_file is not None and discover:
@@ -59,11 +60,29 @@ def inventory(
             ) from None
 
     paths.check_creatable_file(output, "--output")  # before discovery, not after it
-    ops.render_inventory(
+    rendered = ops.render_inventory(
         spec,
         from_file=from_file,
         discover=discover,
         subnets=subnets or [],
         output=output,
-        hooks=console_hooks(),
+        hooks=progress_hooks() if as_json else console_hooks(),
     )
+    if as_json:
+        console.print_json(
+            {
+                "cluster": rendered.cluster,
+                "inventory": str(rendered.path),
+                "nodes": [
+                    {
+                        "hostname": d.host.hostname,
+                        "ip": d.host.ip,
+                        "role": d.role,
+                        "reason": d.reason,
+                    }
+                    for d in rendered.plan.decisions
+                ],
+                "warnings": rendered.plan.warnings,
+            },
+            schema="inventory",
+        )

@@ -40,7 +40,7 @@ def _show_add_plan(plan: Any) -> None:
 
 @app.command("add")
 @handles_errors
-@day2_command
+@day2_command("nodes-add")
 def add(
     hosts: Annotated[
         list[str] | None,
@@ -81,7 +81,7 @@ def _show_remove_plan(plan: Any) -> None:
 
 @app.command("remove")
 @handles_errors
-@day2_command
+@day2_command("nodes-remove")
 def _remove(
     nodes: Annotated[list[str], typer.Argument(help="The members to retire (hostnames).")],
     cluster: ClusterOpt = None,

@@ -31,7 +31,7 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
-@day2_command
+@day2_command("reboot")
 def reboot(
     cluster: ClusterOpt = None,
     max_unavailable: MaxUnavailableOpt = 1,

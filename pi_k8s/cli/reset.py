@@ -8,7 +8,7 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors
+from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
 from pi_k8s.cli._options import (
     CheckOpt,
     ClusterOpt,
@@ -74,10 +74,10 @@ def reset(
         if not console.confirm(f"Reset {len(plan.hosts)} host(s)?"):
             console.info("Nothing was reset.")
             return
-    hooks = ops.Hooks(warn=console.warn) if as_json else console_hooks(verbose=verbose)
+    hooks = progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose)
     result = ops.run_reset(plan, options, hooks)
     if as_json:
-        console.print_json(_to_dict(result, check))
+        console.print_json(_to_dict(result, check), schema="reset")
     elif check:
         console.check_plan(result.run)
     elif result.rebooted:

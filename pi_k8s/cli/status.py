@@ -46,7 +46,7 @@ def status(
         return
     report = ops.cluster_status(cluster, inventory)
     if as_json:
-        console.print_json(report.to_dict())
+        console.print_json(report.to_dict(), schema="status")
     else:
         console.status_report(report)
 

@@ -30,7 +30,7 @@ def _driver_module(name: str) -> ModuleType:
 def _show(bed: tb.Testbed, as_json: bool) -> None:
     """Print the testbed: JSON with --json, else a table."""
     if as_json:
-        console.print_json(bed.to_dict())
+        console.print_json(bed.to_dict(), schema="testbed")
     else:
         console.testbed_table(bed)
 

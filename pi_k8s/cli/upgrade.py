@@ -32,7 +32,7 @@ def _show_plan(plan: Any) -> None:
 
 
 @handles_errors
-@day2_command
+@day2_command("upgrade")
 def upgrade(
     k3s_version: K3sVersionOpt = None,
     k3s_channel: K3sChannelOpt = None,

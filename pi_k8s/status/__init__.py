@@ -27,12 +27,11 @@ from pi_k8s.status.model import (
     NodeRow,
     ServerAnswer,
     StatusReport,
-    schema,
 )
 from pi_k8s.verify.model import NodeStatus
 from pi_k8s.verify.parsers import parse_nodes
 
-__all__ = ["RUNS_SHOWN", "StatusReport", "gather", "schema"]
+__all__ = ["RUNS_SHOWN", "StatusReport", "gather"]
 
 RUNS_SHOWN = 5  # the newest runs of cluster.json shown
 

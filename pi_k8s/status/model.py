@@ -1,19 +1,15 @@
 """What `pi-k8s status` reports: one row per node, the API, the last runs.
 
 ``StatusReport.to_dict()`` is the JSON of ``pi-k8s status --json``; its JSON Schema ships
-in the package (pi_k8s/data/status.schema.json).
+in the package (pi_k8s/schemas/status.schema.json).
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "status.schema.json"
 # Ready as the API reports a node: its Ready condition's status, or this when the API's
 # node list does not have it.
 NOT_REGISTERED = "not registered"
@@ -104,9 +100,3 @@ class StatusReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, **asdict(self)}
-
-
-@cache
-def schema() -> dict[str, Any]:
-    """The JSON Schema of ``pi-k8s status --json`` (shipped in pi_k8s/data)."""
-    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))

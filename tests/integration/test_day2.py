@@ -45,7 +45,7 @@ pytestmark = pytest.mark.testbed
 NAME = "d213"
 HOSTS = ("rpi-1", "rpi-2", "rpi-3", "rpi-4", "rpi-5")
 USER_FLAG = "usbcore.autosuspend=-1"
-STATUS_SCHEMA = Path(paths.__file__).parent / "data" / "status.schema.json"
+STATUS_SCHEMA = Path(paths.__file__).parent / "schemas" / "status.schema.json"
 S: dict = {}  # what a step leaves for the next ones
 
 

@@ -27,7 +27,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pi_k8s import status
+from pi_k8s import schemas
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import STANDIN_VERSION, host_sh, make_testbed, run_bootstrap
@@ -56,7 +56,7 @@ def status_json(*args: str) -> dict[str, Any]:
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     jsonschema.Draft202012Validator(
-        status.schema(), format_checker=jsonschema.FormatChecker()
+        schemas.load("status"), format_checker=jsonschema.FormatChecker()
     ).validate(data)
     return data
 
