@@ -15,6 +15,8 @@ container stopped), so they run in file order.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import subprocess
 import time
@@ -30,7 +32,7 @@ from typer.testing import CliRunner
 from pi_k8s import schemas
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
-from tests.conftest import STANDIN_VERSION, host_sh, make_testbed, run_bootstrap
+from tests.conftest import STANDIN_VERSION, host_sh, make_testbed
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -45,9 +47,27 @@ def cluster(
     for bed in make_testbed("st13", "10.213.102.0/24", nodes=3):
         inv = tmp_path_factory.mktemp("inv") / "hosts.yml"
         inv.write_text(yaml.safe_dump(cluster_inventory(bed, ["rpi-1"], ["rpi-2", "rpi-3"])))
-        code, output = run_bootstrap(inv, airgap, "--no-verify")
-        assert code == 0, output
-        yield {"bed": bed, "inventory": inv}
+        # The README's "Python API" example, as it stands there, with this testbed's paths.
+        code = readme_example().replace('"k3s-airgap"', repr(str(airgap)))
+        code = code.replace('"inventory/hosts.yml"', repr(str(inv)))
+        # The stand-in runs no pods: verify's kube-system and DNS checks are left out.
+        code = code.replace(
+            f'k3s_version="{STANDIN_VERSION}")',
+            f'k3s_version="{STANDIN_VERSION}", workloads=False)',
+        )
+        assert "workloads=False" in code
+        printed = io.StringIO()
+        scope: dict[str, Any] = {}
+        with contextlib.redirect_stdout(printed):
+            exec(compile(code, "README.md (Python API)", "exec"), scope)
+        yield {"bed": bed, "inventory": inv, "api": scope, "printed": printed.getvalue()}
+
+
+def readme_example() -> str:
+    """The python block of the README's "### Python API" section."""
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = text.split("### Python API\n", 1)[1].split("\n### ", 1)[0]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
 
 
 def status_json(*args: str) -> dict[str, Any]:
@@ -67,6 +87,26 @@ def by_name(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def models(bed: tb.Testbed) -> dict[str, str | None]:
     return {h.name: h.model for h in bed.hosts}
+
+
+def test_the_python_api_alone_bootstrapped_this_cluster_and_read_its_status(
+    cluster: dict,
+) -> None:
+    """No CLI: pi_k8s.operations ran site.yml, verify and status, returning data."""
+    result = cluster["api"]["result"]
+    assert result.run.ok and set(result.run.hosts) == {"rpi-1", "rpi-2", "rpi-3"}
+    assert all(s.changed > 0 for s in result.run.hosts.values())
+    assert result.report is not None and result.report.ok  # verify ran (the default)
+    rows = [(n.hostname, n.role, n.ready) for n in cluster["api"]["status"].nodes]
+    assert rows == [
+        ("rpi-1", "server", "True"),
+        ("rpi-2", "agent", "True"),
+        ("rpi-3", "agent", "True"),
+    ]
+    assert cluster["printed"].splitlines() == [
+        f"successful {dict((h, s.changed) for h, s in result.run.hosts.items())}",
+        str(rows),
+    ]
 
 
 def test_status_shows_three_ready_nodes_the_api_and_the_bootstrap_run(cluster: dict) -> None:
