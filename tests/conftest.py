@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
@@ -120,6 +121,18 @@ def controller_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         home = tmp_path_factory.mktemp("home")
         mp.setenv("HOME", str(home))
         yield home
+
+
+def cli(*args: str) -> tuple[int, str]:
+    """`pi-k8s ARGS` in this process: (exit code, what the test reads of it, see ``shown``)."""
+    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
+    return result.exit_code, shown(result, args)
+
+
+def shown(result: Result, args: Sequence[str]) -> str:
+    """With --json and exit 0, stdout alone (the JSON: progress goes to stderr); otherwise
+    stdout and stderr interleaved, as a user sees them (messages, hints)."""
+    return result.stdout if "--json" in args and result.exit_code == 0 else result.output
 
 
 def run_bootstrap(

@@ -23,13 +23,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from pi_k8s import clusters, runner
 from pi_k8s import testbed as tb
-from pi_k8s.cli import app
+from tests.conftest import cli, make_testbed, run_bootstrap
 from tests.conftest import host_sh as sh
-from tests.conftest import make_testbed, run_bootstrap
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -43,11 +41,6 @@ DB_INFO = (
     'python3 -c \'import ssl,urllib.request as u;print(u.urlopen("https://127.0.0.1:6443/db/info",'
     "context=ssl._create_unverified_context()).read().decode())'"
 )
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def nodes(bed: tb.Testbed) -> dict[str, dict]:

@@ -30,12 +30,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from pi_k8s import clusters, paths
 from pi_k8s import testbed as tb
-from pi_k8s.cli import app
-from tests.conftest import STANDIN_VERSION, make_testbed
+from tests.conftest import STANDIN_VERSION, cli, make_testbed
 from tests.conftest import host_sh as sh
 from tests.host_snapshot import snapshot, without_markers
 from tests.testbed_inventory import cluster_inventory
@@ -47,11 +45,6 @@ HOSTS = ("rpi-1", "rpi-2", "rpi-3", "rpi-4", "rpi-5")
 USER_FLAG = "usbcore.autosuspend=-1"
 STATUS_SCHEMA = Path(paths.__file__).parent / "schemas" / "status.schema.json"
 S: dict = {}  # what a step leaves for the next ones
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def timed(step: str, started: float) -> None:

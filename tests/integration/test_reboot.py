@@ -22,13 +22,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from pi_k8s import clusters, paths, runner
 from pi_k8s import testbed as tb
-from pi_k8s.cli import app
+from tests.conftest import cli, make_testbed, run_bootstrap
 from tests.conftest import host_sh as sh
-from tests.conftest import make_testbed, run_bootstrap
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
@@ -40,11 +38,6 @@ HOSTS = SERVERS + AGENTS
 COUNT = "/var/lib/pi-k8s/reboot-count"
 FLAG = "/var/run/reboot-required"
 S: dict = {}
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def timed(step: str, started: float) -> None:

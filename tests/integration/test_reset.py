@@ -38,6 +38,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from click.testing import Result
 from typer.testing import CliRunner
 
 from pi_k8s import paths
@@ -91,12 +92,13 @@ def assert_only_markers_left(bed: tb.Testbed) -> None:
         assert set(left) <= {"reboot-count", "reboot-required"}, (host, left)
 
 
-def reset_cli(inventory: Path, *args: str) -> tuple[int, str]:
+def reset_cli(inventory: Path, *args: str) -> Result:
+    """`pi-k8s reset -i INVENTORY --yes ARGS`; its output is kept for the token search."""
     result = CliRunner(env={"COLUMNS": "200"}).invoke(
         app, ["reset", "-i", str(inventory), "--yes", *args]
     )
     OUTPUTS.append(result.output)
-    return result.exit_code, result.output
+    return result
 
 
 def assert_k3s_gone(bed: tb.Testbed) -> None:
@@ -184,9 +186,9 @@ def test_pi_k8s_reset_puts_every_host_back_and_forgets_the_cluster(bed: dict, ai
     assert "Ensure cmdline.txt has none of the flags pi-k8s added" in result.output
     assert snapshots(bed["containers"]) == bootstrapped
 
-    code, output = reset_cli(bed["inventory"], "--forget")
-    assert code == 0, output
-    assert "rebooted (cmdline.txt changed): rpi-1" in output
+    result = reset_cli(bed["inventory"], "--forget")
+    assert result.exit_code == 0, result.output
+    assert "rebooted (cmdline.txt changed): rpi-1" in result.output
     after = snapshots(bed["containers"])
     for host in ("rpi-1", "rpi-2"):
         assert without_markers(after[host]) == without_markers(bed["before"][host]), host
@@ -200,14 +202,14 @@ def test_pi_k8s_reset_puts_every_host_back_and_forgets_the_cluster(bed: dict, ai
 
 def test_a_second_reset_changes_nothing_and_reboots_nothing(bed: dict) -> None:
     before = snapshots(bed["containers"])
-    code, output = reset_cli(bed["inventory"], "--json")
-    assert code == 0, output
-    result = json.loads(output[output.index("{") : output.rindex("}") + 1])
+    run = reset_cli(bed["inventory"], "--json")
+    assert run.exit_code == 0, run.output
+    result = json.loads(run.stdout)
     assert [(h["host"], h["changed"], h["rebooted"]) for h in result["hosts"]] == [
         ("rpi-1", 0, False),
         ("rpi-2", 0, False),
-    ], output
-    assert all(h["not_reverted"] == [] for h in result["hosts"]), output
+    ], run.output
+    assert all(h["not_reverted"] == [] for h in result["hosts"]), run.output
     assert snapshots(bed["containers"]) == before
 
 
@@ -221,13 +223,13 @@ def test_a_host_without_a_record_is_reported_not_guessed(bed: dict) -> None:
         f"printf '# Ansible managed\\n# Kernel modules k3s needs\\noverlay\\n' > {own}",
     )
     try:
-        code, output = reset_cli(bed["inventory"], "--json")
-        assert code == 0, output
-        result = json.loads(output[output.index("{") : output.rindex("}") + 1])
+        run = reset_cli(bed["inventory"], "--json")
+        assert run.exit_code == 0, run.output
+        result = json.loads(run.stdout)
         warned = {h["host"]: h["not_reverted"] for h in result["hosts"]}
         assert warned["rpi-2"] == []
         assert len(warned["rpi-1"]) == 1 and f"the files {own} are left" in warned["rpi-1"][0]
-        assert "warning: rpi-1 has no record of its state before pi-k8s" in output
+        assert "warning: rpi-1 has no record of its state before pi-k8s" in run.output
         assert sh(bed["bed"], "rpi-1", f"cat {own}").stdout.endswith("overlay\n")
     finally:
         sh(bed["bed"], "rpi-1", f"rm -f {own}")
@@ -246,9 +248,9 @@ def test_a_host_an_older_pi_k8s_prepared_loses_k3s_and_is_reported(bed: dict, ai
         bed["tokens"].append((paths.state_dir() / "clusters" / NAME / "token").read_text().strip())
         record = json.loads(sh(bed["bed"], "rpi-2", f"cat {STATE}/original-state.json").stdout)
         assert record["pi_k8s_before"] == [own]
-        code, output = reset_cli(bed["inventory"], "--json")
-        assert code == 0, output
-        result = json.loads(output[output.index("{") : output.rindex("}") + 1])
+        run = reset_cli(bed["inventory"], "--json")
+        assert run.exit_code == 0, run.output
+        result = json.loads(run.stdout)
         warned = {h["host"]: h["not_reverted"] for h in result["hosts"]}
         assert warned["rpi-1"] == []
         assert len(warned["rpi-2"]) == 1, warned

@@ -26,15 +26,13 @@ from pathlib import Path
 import build as standin  # tests/standin/build.py, on sys.path through tests/conftest.py
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from pi_k8s import clusters, paths
 from pi_k8s import operations as ops
 from pi_k8s import testbed as tb
-from pi_k8s.cli import app
 from pi_k8s.errors import PlaybookFailed
 from pi_k8s.runner import RunEvent
-from tests.conftest import STANDIN_VERSION, make_testbed, run_bootstrap
+from tests.conftest import STANDIN_VERSION, cli, make_testbed, run_bootstrap
 from tests.conftest import host_sh as sh
 from tests.testbed_inventory import cluster_inventory
 
@@ -45,11 +43,6 @@ SERVERS = ["rpi-1", "rpi-2", "rpi-3"]
 AGENTS = ["rpi-4"]
 V2, V3 = "v1.31.5+k3s1", "v1.31.6+k3s1"
 S: dict = {}
-
-
-def cli(*args: str) -> tuple[int, str]:
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(app, list(args))
-    return result.exit_code, result.output
 
 
 def timed(step: str, started: float) -> None:
