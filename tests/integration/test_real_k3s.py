@@ -81,7 +81,7 @@ def test_record_real_k3s_outputs(cluster: dict, tmp_path_factory: pytest.TempPat
     server = next(h for h in bed.hosts if h.name == "rpi-1")
     spare = next(h for h in bed.hosts if h.name == "rpi-4")
     subprocess.run(
-        ["podman", "cp", str(cluster["airgap"] / "k3s"), f"{spare.container}:/tmp/k3s"],
+        ["podman", "cp", str(cluster["airgap"] / "k3s"), f"{spare.container}:/var/tmp/k3s"],
         check=True,
     )
     out = tmp_path_factory.mktemp("k3s-recording")
@@ -98,7 +98,7 @@ def test_record_real_k3s_outputs(cluster: dict, tmp_path_factory: pytest.TempPat
             "--join-via",
             f"podman exec {spare.container}",
             "--join-k3s",
-            "/tmp/k3s",
+            "/var/tmp/k3s",
         ],
         capture_output=True,
         text=True,

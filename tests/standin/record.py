@@ -5,7 +5,7 @@ tests/integration/test_real_k3s.py), as root:
 
     python tests/standin/record.py --out DIR --server-url https://SERVER:6443 \\
         [--via "podman exec SERVER_CONTAINER"] \\
-        [--join-via "podman exec SPARE_CONTAINER" --join-k3s /tmp/k3s]
+        [--join-via "podman exec SPARE_CONTAINER" --join-k3s /var/tmp/k3s]
 
 It writes to DIR:
 
@@ -15,8 +15,8 @@ It writes to DIR:
   prefix, the CA hash's and the secret's length and alphabet), never its value, and what
   ``node-token`` is (k3s makes it a link to ``token``);
 - ``wrong-token.json`` (with ``--join-via``): what ``k3s agent`` on a host that runs no
-  k3s prints, and its exit code, when its token has the cluster's CA hash and a wrong
-  secret, and when its CA hash is wrong. Each attempt runs at most ``--wait`` seconds
+  k3s prints, and its exit code, when its token's CA hash is wrong, and then when it
+  has the cluster's CA hash and a wrong secret. Each attempt runs at most ``--wait`` seconds
   (exit code 124 then: still retrying). Only the lines that say why the join failed are
   kept; the cluster's CA hash is replaced by ``<cluster CA hash>``;
 - ``manifest.json``: what each file is, the command that made it, the k3s version.
@@ -122,16 +122,18 @@ def why_lines(log: str) -> list[str]:
 def wrong_token_attempts(
     join: Run, k3s: str, server_url: str, ca_hash: str, wait: int
 ) -> dict[str, dict[str, object]]:
-    """`k3s agent` with a wrong secret, then a wrong CA hash, on a host that runs no k3s."""
+    """`k3s agent` with a wrong CA hash, then a wrong secret, on a host that runs no k3s."""
+    # The CA hash is checked first, against /cacerts, before the agent starts anything;
+    # a wrong secret may get further (and leave processes behind), so it goes last.
     attempts = {
-        "wrong-secret": f"K10{ca_hash}::server:{WRONG_SECRET}",
         "wrong-ca-hash": f"K10{WRONG_HASH}::server:{WRONG_SECRET}",
+        "wrong-secret": f"K10{ca_hash}::server:{WRONG_SECRET}",
     }
     out: dict[str, dict[str, object]] = {}
     for name, token in attempts.items():
         argv = [
             "timeout", str(wait), k3s, "agent", "--server", server_url, "--token", token,
-            "--data-dir", f"/tmp/pi-k8s-record-{name}", "--node-name", f"pi-k8s-record-{name}",
+            "--data-dir", f"/var/tmp/pi-k8s-record-{name}", "--node-name", f"pi-k8s-record-{name}",
         ]  # fmt: skip
         res = join(argv)
         lines = why_lines(res.stdout + "\n" + res.stderr)
