@@ -42,7 +42,12 @@ SERVER_TOKEN = "/var/lib/rancher/k3s/server/token"
 NODE_TOKEN = "/var/lib/rancher/k3s/server/node-token"
 # A K10 token: K10<sha256 of the cluster CA>::<user>:<secret> (k3s pkg/clientaccess/token.go).
 _K10 = re.compile(r"^K10(?P<hash>[0-9a-f]+)::(?P<user>[a-z]+):(?P<secret>.+)$")
-# Lines of a failed join worth keeping: k3s's logrus lines that name the cause.
+# Lines of a failed join worth keeping: k3s's logrus lines that name the cause. From
+# k3s-io/k3s pkg/clientaccess/token.go: a wrong CA hash fails in validateCAHash with
+# "token CA hash does not match the Cluster CA certificate hash: A != B"; a refused request
+# fails in get() with "<url>: 401 Unauthorized" (resp.Status). Whether the agent then exits
+# (level=fatal) or retries (level=info "Waiting to retrieve agent configuration") is what
+# the recording is for.
 _WHY = re.compile(
     r"level=(fatal|error)|401|403|Unauthorized|CA hash|token|not authorized", re.IGNORECASE
 )
