@@ -38,7 +38,8 @@ image: deps venv
 lint: venv
 	$(PHASE) lint sh -c '$(BIN)/ruff check pi_k8s tests benchmarks \
 	  && $(BIN)/ruff format --check pi_k8s tests benchmarks \
-	  && $(BIN)/yamllint -s . && $(BIN)/ansible-lint -q'
+	  && $(BIN)/yamllint -s . && $(BIN)/ansible-lint -q \
+	  && $(BIN)/check-jsonschema -q --builtin-schema vendor.github-workflows .github/workflows/*.yml'
 
 # The bad-input corpus's host-free cases run here; its host cases in integration.
 unit: venv

@@ -22,7 +22,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "standin"))
 import build as standin  # noqa: E402
 
-STANDIN_VERSION = "v1.31.4+k3s1"
+from tests import k3s_release  # noqa: E402
+
+STANDIN_VERSION = k3s_release.STANDIN_VERSION
+# PI_K8S_E2E_K3S (tests/k3s_release.py) switches the suite to real k3s releases: then the
+# tests install the first of them, at its own version, and never build the stand-in.
+REAL_K3S = k3s_release.is_real()
+K3S_VERSION = k3s_release.installed_version()
 
 # Every --json a test reads (CliRunner or a pi-k8s subprocess, which inherits this) is first
 # checked by the CLI against its shipped schema (pi_k8s/schemas): a mismatch fails the command.
@@ -108,10 +114,33 @@ def testbed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
     yield from make_testbed("pytest", "10.213.14.0/24", nodes=3, others=1)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under real k3s, skip the tests only the stand-in can run; without it, the real-only ones."""
+    for item in items:
+        mark = item.get_closest_marker("standin_only")
+        if REAL_K3S and mark:
+            why = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"stand-in only: {why}"))
+        if not REAL_K3S and item.get_closest_marker("real_k3s"):
+            item.add_marker(pytest.mark.skip(reason=f"needs real k3s ({k3s_release.ENV})"))
+
+
+def airgap_for(dest: Path, version: str | None = None, *, copy: bool = False) -> Path:
+    """An airgap directory holding ``version`` (default K3S_VERSION): the stand-in built
+    into ``dest``, or under PI_K8S_E2E_K3S the real release of that version (copied into
+    ``dest`` when ``copy``, for a test that alters it). A version no real release has
+    skips the test, naming it."""
+    try:
+        return k3s_release.airgap_dir(dest, version, build=standin.build_airgap, copy=copy)[0]
+    except k3s_release.NoSuchRelease as exc:
+        pytest.skip(str(exc))
+
+
 @pytest.fixture(scope="module")
 def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An airgap directory laid out like a k3s release, holding the stand-in."""
-    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), STANDIN_VERSION)
+    """An airgap directory laid out like a k3s release: the stand-in, or the real release
+    PI_K8S_E2E_K3S names first (tests/k3s_release.py)."""
+    return airgap_for(tmp_path_factory.mktemp("airgap"))
 
 
 @pytest.fixture(scope="module")
@@ -136,9 +165,10 @@ def shown(result: Result, args: Sequence[str]) -> str:
 
 
 def run_bootstrap(
-    inventory: Path, airgap: Path, *extra: str, version: str = STANDIN_VERSION
+    inventory: Path, airgap: Path, *extra: str, version: str = K3S_VERSION
 ) -> tuple[int, str]:
-    """`pi-k8s bootstrap` with the stand-in from ``airgap``: (exit code, output)."""
+    """`pi-k8s bootstrap` from ``airgap``: (exit code, output). The stand-in runs no pods,
+    so its verify skips the workloads; under real k3s they are checked."""
     result = CliRunner(env={"COLUMNS": "200"}).invoke(
         app,
         [
@@ -149,7 +179,7 @@ def run_bootstrap(
             str(airgap),
             "--k3s-version",
             version,
-            "--skip-workloads",
+            *([] if REAL_K3S else ["--skip-workloads"]),
             *extra,
         ],
     )

@@ -20,7 +20,8 @@ from pi_k8s import paths, runner
 from pi_k8s import testbed as tb
 from tests.conftest import (
     K3S_SYSCTLS,
-    STANDIN_VERSION,
+    K3S_VERSION,
+    airgap_for,
     make_testbed,
     run_bootstrap,
     standin,
@@ -34,7 +35,7 @@ from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
-VERSION = STANDIN_VERSION
+VERSION = K3S_VERSION
 NEWER = "v1.31.5+k3s1"
 FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
 
@@ -181,8 +182,8 @@ def test_token_appears_in_no_output_artifact_or_log(small: dict) -> None:
 def test_tampered_binary_is_refused_before_install(
     small: dict, tmp_path: Path, airgap: Path
 ) -> None:
-    bad = standin.build_airgap(tmp_path / "bad", NEWER)
-    standin.tamper(bad, "k3s")
+    bad = airgap_for(tmp_path / "bad", NEWER, copy=True)
+    standin.tamper(bad, "k3s")  # appends a line: works on a copy of a real release too
     code, output = run_bootstrap(small["inventory"], bad, "--no-verify", version=NEWER)
     assert code == 4, output
     assert "rpi-1 failed" in output
@@ -254,7 +255,7 @@ def test_three_servers_and_one_agent(tmp_path: Path, controller_home: Path, airg
 
 
 def test_check_mode_plans_an_upgrade_and_changes_nothing(small: dict, tmp_path: Path) -> None:
-    newer = standin.build_airgap(tmp_path / "newer", NEWER)
+    newer = airgap_for(tmp_path / "newer", NEWER)
     before = {
         h: sh(small["bed"], h, "sha256sum /usr/local/bin/k3s").stdout for h in ("rpi-1", "rpi-2")
     }

@@ -31,7 +31,10 @@ from pi_k8s import paths
 from pi_k8s import testbed as tb
 from tests.conftest import make_testbed
 
-pytestmark = pytest.mark.testbed
+pytestmark = [
+    pytest.mark.testbed,
+    pytest.mark.standin_only(reason="it copies the stand-in binary onto a host"),
+]
 
 MANIFESTS = "/var/lib/rancher/k3s/server/manifests"
 STANDIN = Path(__file__).resolve().parent.parent / "standin" / "k3s"

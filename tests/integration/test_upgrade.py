@@ -32,7 +32,7 @@ from pi_k8s import operations as ops
 from pi_k8s import testbed as tb
 from pi_k8s.errors import PlaybookFailed
 from pi_k8s.runner import RunEvent
-from tests.conftest import STANDIN_VERSION, cli, make_testbed, run_bootstrap
+from tests.conftest import K3S_VERSION, airgap_for, cli, make_testbed, run_bootstrap
 from tests.conftest import host_sh as sh
 from tests.testbed_inventory import cluster_inventory
 
@@ -112,8 +112,8 @@ def bed(
     tmp_path_factory: pytest.TempPathFactory, controller_home: Path, airgap: Path
 ) -> Iterator[tb.Testbed]:
     for testbed in make_testbed(NAME, "10.213.108.0/24", nodes=4):
-        S["v2"] = standin.build_airgap(tmp_path_factory.mktemp("v2"), V2)
-        S["v3"] = standin.build_airgap(tmp_path_factory.mktemp("v3"), V3)
+        S["v2"] = airgap_for(tmp_path_factory.mktemp("v2"), V2)
+        S["v3"] = airgap_for(tmp_path_factory.mktemp("v3"), V3, copy=True)  # tampered later
         inv = tmp_path_factory.mktemp("inv") / "hosts.yml"
         inv.write_text(yaml.safe_dump(cluster_inventory(testbed, SERVERS, AGENTS)))
         started = time.monotonic()
@@ -125,7 +125,7 @@ def bed(
 def test_1_bad_requests_are_refused_before_any_host_is_touched(bed: tb.Testbed) -> None:
     code, out = S["bootstrap"]
     assert code == 0, out
-    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, STANDIN_VERSION)
+    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, K3S_VERSION)
     before = (clusters.cluster_dir(NAME) / "cluster.json").read_text()
     v2 = str(S["v2"])
     for args, text in (
@@ -140,7 +140,7 @@ def test_1_bad_requests_are_refused_before_any_host_is_touched(bed: tb.Testbed) 
         assert code == 2, (args, out)
         assert text in out and "hint" in out, (args, out)
     assert (clusters.cluster_dir(NAME) / "cluster.json").read_text() == before
-    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, STANDIN_VERSION)
+    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, K3S_VERSION)
 
 
 def test_2_check_shows_the_plan_and_changes_nothing(bed: tb.Testbed) -> None:
@@ -151,11 +151,11 @@ def test_2_check_shows_the_plan_and_changes_nothing(bed: tb.Testbed) -> None:
     assert [
         (n["hostname"], n["role"], n["now"], n["after"], n["action"]) for n in plan["nodes"]
     ] == [
-        (h, "server" if h in SERVERS else "agent", STANDIN_VERSION, V2, "upgrade")
+        (h, "server" if h in SERVERS else "agent", K3S_VERSION, V2, "upgrade")
         for h in SERVERS + AGENTS
     ]
     assert json.loads(out)["status"] is None
-    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, STANDIN_VERSION)
+    assert versions(bed) == dict.fromkeys(SERVERS + AGENTS, K3S_VERSION)
     assert cordoned(bed) == []
 
 
@@ -220,7 +220,7 @@ def test_5_a_tampered_binary_stops_the_upgrade_at_that_node(bed: tb.Testbed) -> 
     assert cordoned(bed) == [] and all_ready(bed)  # rpi-2 too: it still runs v1.31.5
     assert clusters.load(NAME).runs[-1].ok is False
 
-    standin.build_airgap(S["v3"], V3)  # the binary fixed
+    airgap_for(S["v3"], V3, copy=True)  # the binary fixed
     rec = Recorder()
     started = time.monotonic()
     code, out = cli("upgrade", "-c", NAME, "--k3s-version", V3, "--airgap", str(S["v3"]), "--json")

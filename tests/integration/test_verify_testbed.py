@@ -39,7 +39,8 @@ from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 from tests.conftest import (
     HIDE_MEMORY,
-    STANDIN_VERSION,
+    K3S_VERSION,
+    REAL_K3S,
     make_testbed,
     run_bootstrap,
     turn_k3s_sysctls_off,
@@ -48,7 +49,10 @@ from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
-VERSION = STANDIN_VERSION
+VERSION = K3S_VERSION
+# The stand-in runs no pods: its verify skips the workloads. Real k3s runs them and verify
+# checks them (kube-system pods, the DNS smoke pod).
+SKIP_WORKLOADS = [] if REAL_K3S else ["--skip-workloads"]
 SUBNET = "10.213.19.0/24"
 AGENT_ENV = "/etc/systemd/system/k3s-agent.service.env"
 
@@ -132,12 +136,16 @@ def sh(bed: tb.Testbed, host: str, command: str) -> str:
 def run_verify(inventory: Path, *args: str) -> tuple[int, list[dict[str, str]], str]:
     """`pi-k8s verify --json`: exit code, the results, the whole output."""
     result = CliRunner().invoke(
-        app, ["verify", "-i", str(inventory), "--skip-workloads", "--json", *args]
+        app, ["verify", "-i", str(inventory), *SKIP_WORKLOADS, "--json", *args]
     )
     assert result.exit_code in (0, 5), result.output
     report = json.loads(result.stdout)
     assert report["ok"] is (result.exit_code == 0), result.output
     return result.exit_code, report["results"], result.output
+
+
+def output_of(keyed: dict[tuple[str, str], dict[str, str]]) -> str:
+    return "\n".join(f"{k}: {v}" for k, v in keyed.items())
 
 
 def by_key(results: list[dict[str, str]]) -> dict[tuple[str, str], dict[str, str]]:
@@ -188,6 +196,10 @@ def test_verify_after_bootstrap_passes_every_check(cluster: Path) -> None:
     assert keyed[("rpi-1", "k3s version")]["detail"] == f"{VERSION} (want {VERSION})"
     assert keyed[("rpi-2", "node Ready")]["detail"].startswith("True")
     assert keyed[("rpi-1", "node versions")]["status"] == "pass"
+    if REAL_K3S:
+        assert keyed[("rpi-1", "kube-system pods")]["status"] == "pass", output_of(keyed)
+        assert keyed[("rpi-1", "cluster DNS")]["status"] == "pass", output_of(keyed)
+        return
     assert keyed[("rpi-1", "kube-system pods")] == {
         "host": "rpi-1",
         "name": "kube-system pods",

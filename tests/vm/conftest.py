@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,13 +18,11 @@ import yaml
 
 from pi_k8s import testbed as tb
 from pi_k8s.testbed import qemu as tbq
-from tests.conftest import REPO
+from tests.conftest import K3S_VERSION, airgap_for
 from tests.testbed_inventory import cluster_inventory
 
-sys.path.insert(0, str(REPO / "tests" / "standin"))
-import build as standin
-
-VERSION = "v1.31.4+k3s1"
+# The stand-in's release, or under PI_K8S_E2E_K3S the first real one (tests/k3s_release.py).
+VERSION = K3S_VERSION
 
 
 def _skip_unless_possible(arch: str) -> None:
@@ -76,7 +73,7 @@ def host(bed: tb.Testbed, name: str) -> testinfra.host.Host:
 
 @pytest.fixture(scope="session")
 def airgap(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return standin.build_airgap(tmp_path_factory.mktemp("airgap"), VERSION)
+    return airgap_for(tmp_path_factory.mktemp("airgap"), VERSION)
 
 
 @pytest.fixture(scope="session")
