@@ -169,17 +169,16 @@ def verify(
             on_host_done(t.name)
         return res
 
-    results: list[CheckResult] = []
-    with ThreadPoolExecutor(max_workers=min(16, len(targets))) as pool:
-        for res in pool.map(one, targets):
-            results.extend(res)
-    if vip:
-        results.extend(vip_cluster_checks(vip, sorted(holders)))
-    first = targets[0]
-    server = testinfra.get_host(f"ansible://{first.name}", ansible_inventory=str(inventory))
-    try:
-        with server.sudo():
-            results.extend(
+    def cluster() -> list[CheckResult]:
+        first = targets[0]
+        try:
+            # sudo=True: a Host of its own, always root. testinfra caches one Host per
+            # arguments, and `with host.sudo()` sets the Host, not the thread: rpi-1's host
+            # checks run beside these on the other one.
+            server = testinfra.get_host(
+                f"ansible://{first.name}", ansible_inventory=str(inventory), sudo=True
+            )
+            return list(
                 cluster_checks(
                     server,
                     first.name,
@@ -190,14 +189,25 @@ def verify(
                     dns_why_not=dns_why_not,
                 )
             )
-    except Exception as exc:
-        results.append(
-            CheckResult(
-                first.name,
-                "cluster nodes",
-                FAIL,
-                error_text(exc),
-                "The first server is unreachable.",
-            )
-        )
+        except Exception as exc:
+            return [
+                CheckResult(
+                    first.name,
+                    "cluster nodes",
+                    FAIL,
+                    error_text(exc),
+                    "The first server is unreachable.",
+                )
+            ]
+
+    # The hosts and the cluster (from the first server) are checked side by side; the
+    # report keeps the order: hosts, the VIP, the cluster.
+    results: list[CheckResult] = []
+    with ThreadPoolExecutor(max_workers=min(16, len(targets)) + 1) as pool:
+        cluster_results = pool.submit(cluster)
+        for res in pool.map(one, targets):
+            results.extend(res)
+        if vip:
+            results.extend(vip_cluster_checks(vip, sorted(holders)))
+        results.extend(cluster_results.result())
     return VerifyReport(results)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from pi_k8s.verify.model import (
@@ -22,6 +23,7 @@ from pi_k8s.verify.model import (
 from pi_k8s.verify.parsers import decode_throttled, parse_controllers, parse_proc_cgroups
 
 Check = Callable[[Any, HostTarget], Iterable[CheckResult]]
+PARALLEL_CHECKS = 6
 
 
 def check_cgroups(host: Any, t: HostTarget) -> Iterable[CheckResult]:
@@ -321,8 +323,12 @@ def host_checks(
         ("k3s binary", lambda: check_k3s_binary(host, t, version)),
         ("disk space", lambda: check_disk(host, t, min_free_mb)),
     ]
-    for name, check in checks:
-        results.extend(_guarded(t, name, check))
+    # The checks are independent and each is a few SSH round trips over the one connection
+    # just opened (ssh multiplexes sessions on it): run them side by side, keep their order.
+    # PARALLEL_CHECKS stays below sshd's default MaxSessions (10) per connection.
+    with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS) as pool:
+        for done in pool.map(lambda item: _guarded(t, *item), checks):
+            results.extend(done)
     is_pi = t.is_pi
     if is_pi is None:
         try:
