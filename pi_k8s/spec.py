@@ -65,6 +65,7 @@ _HINTS: dict[str, str] = {
     "up, so an even count adds a failure point without adding tolerance.",
     "api_vip": "Give a free IPv4 address of the servers' LAN, e.g. api_vip: 192.168.1.250 "
     "(keepalived moves it between the servers).",
+    "api_vip_mode": "Use api_vip_mode: keepalived (the default) or kube-vip, with api_vip set.",
     "lb": "Use lb: servicelb (k3s's built-in, no pool) or lb: metallb (with lb_pool).",
     "lb_pool": "With lb: metallb, give free addresses of the nodes' LAN as a CIDR or "
     "FIRST-LAST, e.g. lb_pool: 192.168.1.240-192.168.1.249, outside api_vip.",
@@ -242,6 +243,8 @@ class ClusterSpec(_Model):
     servers: int = 1
     # The API VIP the servers share (roles/k3s_vip); inventory writes it as cluster_api_vip.
     api_vip: ipaddress.IPv4Address | None = None
+    # Who holds it: keepalived on the servers (default) or kube-vip's static Pod.
+    api_vip_mode: Literal["keepalived", "kube-vip"] = "keepalived"
     # Who answers for LoadBalancer Services, and MetalLB's pool (pi_k8s.lb, roles/k3s_lb).
     lb: Literal["servicelb", "metallb"] = "servicelb"
     lb_pool: StrictStr | None = None
@@ -295,6 +298,8 @@ class ClusterSpec(_Model):
     @model_validator(mode="after")
     def _vip_in_subnet(self) -> ClusterSpec:
         vip, subnet = self.api_vip, self.subnet
+        if vip is None and self.api_vip_mode != "keepalived":
+            raise ValueError(f"api_vip_mode {self.api_vip_mode} needs api_vip")
         if vip is not None and subnet is not None and vip not in subnet:
             raise ValueError(
                 f"api_vip {vip} is outside subnet {subnet}: the VIP must be "

@@ -32,7 +32,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from pi_k8s import lb
+from pi_k8s import kubevip, lb
 from pi_k8s.cli import app
 from tests.conftest import host_sh as sh
 from tests.conftest import make_testbed, run_bootstrap
@@ -159,6 +159,44 @@ def test_reset_removes_keepalived_and_puts_every_host_back(bed: dict[str, Any]) 
     assert sh(bed["bed"], "rpi-1", "command -v keepalived").returncode == 0  # the image's own
     ip = sh(bed["bed"], "rpi-1", "ip -o -4 addr show").stdout
     assert f" {VIP}/" not in ip
+
+
+def test_kube_vip_mode_places_its_static_pod_before_k3s_and_no_keepalived(
+    bed: dict[str, Any], airgap: Path, tmp_path: Path
+) -> None:
+    """api_vip_mode kube-vip, on the host the reset put back: one server, no agent (kube-vip
+    cannot run here: the stand-in runs no pods, so nothing would hold the VIP an agent
+    joins through). The static Pod is the one pi_k8s.kubevip renders, valid against
+    Kubernetes' Pod schema; the image archive is where k3s imports images; keepalived is
+    neither configured nor started; a second run changes nothing."""
+    archive = tmp_path / "kube-vip-images.tar"
+    archive.write_bytes(b"stand-in for kube-vip's image archive (k3s imports it at start)\n")
+    inv = cluster_inventory(
+        bed["bed"],
+        ["rpi-1"],
+        [],
+        cluster_api_vip=VIP,
+        cluster_api_vip_mode="kube-vip",
+        cluster_api_vip_image_archive=str(archive),
+    )
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inv))
+    rc, out = run_bootstrap(path, airgap, "--no-verify")
+    assert rc == 0, out
+    got = sh(bed["bed"], "rpi-1", "cat /var/lib/rancher/k3s/agent/pod-manifests/kube-vip.yaml")
+    pod = yaml.safe_load(got.stdout)
+    assert pod == kubevip.render_static_pod(VIP, "eth0")
+    assert kubevip.validate(pod) == []
+    image = sh(bed["bed"], "rpi-1", "cat /var/lib/rancher/k3s/agent/images/kube-vip-images.tar")
+    assert image.stdout.encode() == archive.read_bytes()
+    assert sh(bed["bed"], "rpi-1", "test -e /etc/keepalived/keepalived.conf").returncode == 1
+    assert sh(bed["bed"], "rpi-1", "systemctl is-active keepalived").stdout.strip() == "inactive"
+    assert sh(bed["bed"], "rpi-1", "test -e /var/lib/pi-k8s/k3s-vip-record.json").returncode == 1
+    server = yaml.safe_load(sh(bed["bed"], "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout)
+    assert VIP in server["tls-san"]
+    rc, out = run_bootstrap(path, airgap, "--no-verify")
+    assert rc == 0, out
+    assert {h: s["changed"] for h, s in recap(out).items()} == {"rpi-1": 0}, out
 
 
 def test_figures() -> None:

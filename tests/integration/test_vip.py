@@ -13,9 +13,8 @@ measured and printed (run with -s to see them), never asserted beyond generous b
 mean "it did not happen at all".
 
 Two pool inputs are refused here too (a pool with servicelb, a pool overlapping the VIP);
-MetalLB itself is not installed by any role yet (its objects are rendered and validated
-offline, tests/unit/test_lb.py), and kube-vip is not implemented (it could not run here:
-the stand-in runs no pods).
+MetalLB's placement and a reset of a VIP cluster are in tests/integration/test_lb.py, as is
+kube-vip's static Pod (kube-vip itself cannot run here: the stand-in runs no pods).
 """
 
 from __future__ import annotations

@@ -188,3 +188,20 @@ def test_every_problem_is_reported_with_the_hint_of_the_first() -> None:
 @pytest.mark.parametrize("channel", ["stable", "latest", "testing", "v1.31"])
 def test_valid_channels(channel: str) -> None:
     assert parse_spec(f"name: lab\nk3s: {{channel: '{channel}'}}\n").k3s.channel == channel
+
+
+def test_api_vip_mode_kube_vip_is_written_to_the_inventory_and_needs_a_vip() -> None:
+    from pi_k8s.inventory import build_inventory
+    from pi_k8s.models import PiHost
+
+    host = PiHost(ip="10.0.0.11", hostname="pi-a", is_pi=True, memory_mb=4096)
+    spec = parse_spec("name: a\napi_vip: 10.0.0.250\napi_vip_mode: kube-vip\n")
+    gv = build_inventory(spec, [host])["all"]["children"]["k3s_cluster"]["vars"]
+    assert (gv["cluster_api_vip"], gv["cluster_api_vip_mode"]) == ("10.0.0.250", "kube-vip")
+    keepalived = parse_spec("name: a\napi_vip: 10.0.0.250\n")
+    gv = build_inventory(keepalived, [host])["all"]["children"]["k3s_cluster"]["vars"]
+    assert "cluster_api_vip_mode" not in gv  # keepalived, the roles' default
+    with pytest.raises(SpecError) as exc:
+        parse_spec("name: a\napi_vip_mode: kube-vip\n")
+    assert exc.value.message == "cluster.yaml: api_vip_mode kube-vip needs api_vip"
+    assert exc.value.hint is not None and exc.value.hint.startswith("Use api_vip_mode:")
