@@ -8,9 +8,11 @@ settings are the environment variables kube-vip's documentation gives for a stat
 (kube-vip.io/docs/installation/static): ``vip_arp``, ``vip_interface``, ``address``,
 ``port``, ``cp_enable``, ``vip_leaderelection`` and the lease timings.
 
-Only the rendering exists: no role places the file and ``api_vip_mode: kube-vip`` is not
-an input yet. It cannot be tested here: the k3s stand-in runs no pods, so kube-vip would
-never start (tests/unit/test_kubevip.py checks the rendering only).
+With ``api_vip_mode: kube-vip`` (``cluster_api_vip_mode``) roles/k3s_vip places the same
+Pod (its ``static_pod`` entry point, run by site.yml before k3s_server) and installs no
+keepalived. It cannot run here: the k3s stand-in runs no pods, so kube-vip never starts;
+tests/unit/test_kubevip.py checks the rendering and tests/integration/test_lb.py that the
+role places this Pod before k3s starts.
 """
 
 from __future__ import annotations

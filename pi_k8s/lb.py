@@ -12,8 +12,12 @@ installing MetalLB's chart, and an ``IPAddressPool`` and an ``L2Advertisement``
 against pi_k8s.workloads.objects.HELMCHART_SCHEMA, MetalLB's objects against MetalLB's
 own CRD schemas shipped in ``pi_k8s/data/metallb_crd_schemas.json`` (their version,
 commit and source files are in that file's ``source``); ``check_inventory`` renders and
-validates them for a metallb pool. No role places these objects on the servers yet:
-bootstrap still refuses a pool after these checks ("not supported yet", pi_k8s.release).
+validates them for a metallb pool. roles/k3s_lb places the same objects on the first
+server (k3s's auto-deploy manifests directory) and roles/k3s_server adds the
+``disable: [servicelb]``; ``spec_problem`` is the same set of rules for cluster.yaml.
+The chart comes from MetalLB's repository, or, given a chart archive (``.tgz``), inline
+as the HelmChart's ``chartContent`` (base64; k3s docs, "Helm": chartContent overrides
+chart).
 """
 
 from __future__ import annotations
@@ -131,6 +135,30 @@ def check_inventory(
     return lb, pool
 
 
+def spec_problem(lb: str, pool: str | None, vip: str | None, subnet: str | None) -> str | None:
+    """What is wrong with cluster.yaml's ``lb``/``lb_pool`` (None when nothing is): the
+    rules ``check_inventory`` applies to an inventory, plus ``subnet`` when it is given."""
+    if pool is None:
+        needed = lb == "metallb"
+        return "lb metallb needs lb_pool (the addresses MetalLB hands out)" if needed else None
+    if lb != "metallb":
+        return (
+            f"lb_pool {pool} is set but lb is servicelb: k3s's servicelb has no address "
+            "pool, it answers on the nodes' own addresses; set lb: metallb to hand out the pool"
+        )
+    try:
+        span = parse_pool(pool)
+    except ValueError as exc:
+        return f"lb_pool {pool!r} is not a CIDR or FIRST-LAST ({exc})"
+    if subnet is not None:
+        net = ipaddress.IPv4Network(subnet)
+        if span[0] not in net or span[1] not in net:
+            return f"lb_pool {pool} is not inside subnet {subnet}"
+    if vip and span[0] <= ipaddress.IPv4Address(vip) <= span[1]:
+        return f"lb_pool {pool} overlaps the API VIP {vip}"
+    return None
+
+
 def _is_address(value: Any) -> bool:
     try:
         ipaddress.IPv4Address(str(value))
@@ -147,20 +175,30 @@ METALLB_K3S_CONFIG: dict[str, Any] = {"disable": ["servicelb"]}
 
 
 def render_metallb(
-    pool: str, *, repo: str = METALLB_CHART_REPO, version: str = METALLB_CHART_VERSION
+    pool: str,
+    *,
+    repo: str = METALLB_CHART_REPO,
+    version: str = METALLB_CHART_VERSION,
+    chart_content: str = "",
 ) -> list[dict[str, Any]]:
-    """The HelmChart installing MetalLB, and its IPAddressPool and L2Advertisement."""
+    """The HelmChart installing MetalLB, and its IPAddressPool and L2Advertisement.
+
+    ``chart_content`` (a chart archive, base64) replaces the repository: the chart then
+    travels inside the HelmChart, for a LAN without the internet."""
     first, last = parse_pool(pool)
     addresses = pool.strip() if "/" in pool else f"{first}-{last}"
+    source: dict[str, Any] = (
+        {"chartContent": chart_content}
+        if chart_content
+        else {"repo": repo, "chart": "metallb", "version": version}
+    )
     return [
         {
             "apiVersion": "helm.cattle.io/v1",
             "kind": "HelmChart",
             "metadata": {"name": "metallb", "namespace": "kube-system"},
             "spec": {
-                "repo": repo,
-                "chart": "metallb",
-                "version": version,
+                **source,
                 "targetNamespace": METALLB_NAMESPACE,
                 "createNamespace": True,
             },

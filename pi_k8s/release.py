@@ -12,9 +12,8 @@ inventory, the binary and its line in the checksum file, laid out like a k3s rel
 
 A host's architecture is its ``pi_k8s_arch`` host variable (what discovery saw and
 `pi-k8s inventory` writes). A host without one could be any of them, so then every
-architecture is required. Inventories are also refused here when they set
-``cluster_lb_pool``, which no role implements yet (by bootstrap, and by verify and deploy
-through the same ``refuse_unsupported``); ``cluster_api_vip`` is checked by pi_k8s.vip.
+architecture is required. ``cluster_api_vip`` is checked by pi_k8s.vip and
+``cluster_lb_pool`` by pi_k8s.lb.
 The inventory's host variables come from pi_k8s.ansible_vars.
 """
 
@@ -49,7 +48,6 @@ UNAME_ARCH = {
     "armv8l": "arm",
     "armhf": "arm",
 }
-UNSUPPORTED_VARS = ("cluster_lb_pool",)
 # k3s settings that would set a token in config.yaml, past the cluster token (refused, as
 # roles/k3s_install's preflight does), and the variables whose k3s settings they are.
 TOKEN_KEYS = ("token", "token-file", "agent-token", "agent-token-file")
@@ -151,18 +149,6 @@ def check_airgap(path: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
                 else ""
             ),
         )
-
-
-def refuse_unsupported(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:
-    """SpecError (exit 3) when the inventory asks for an LB pool."""
-    for name in UNSUPPORTED_VARS:
-        hosts = sorted(h for h, hv in hostvars.items() if hv.get(name))
-        if hosts:
-            raise SpecError(
-                f"{inventory}: {name} is not supported yet (set for {', '.join(hosts)}).",
-                hint=f"Remove {name}: no role hands out an LB pool yet (pi-k8s checks "
-                "the pool and renders MetalLB's objects, pi_k8s.lb, but does not place them).",
-            )
 
 
 def refuse_config_tokens(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> None:

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from pi_k8s.errors import SpecError
+from pi_k8s.lb import spec_problem as lb_spec_problem
 from pi_k8s.release import K3S_CHANNEL, K3S_VERSION
 
 # A DNS label (RFC 1123): what k3s, Kubernetes and hostnames accept as one name part.
@@ -64,7 +65,10 @@ _HINTS: dict[str, str] = {
     "up, so an even count adds a failure point without adding tolerance.",
     "api_vip": "Give a free IPv4 address of the servers' LAN, e.g. api_vip: 192.168.1.250 "
     "(keepalived moves it between the servers).",
-    "lb_pool": "Remove lb_pool: no role hands out LoadBalancer addresses yet.",
+    "api_vip_mode": "Use api_vip_mode: keepalived (the default) or kube-vip, with api_vip set.",
+    "lb": "Use lb: servicelb (k3s's built-in, no pool) or lb: metallb (with lb_pool).",
+    "lb_pool": "With lb: metallb, give free addresses of the nodes' LAN as a CIDR or "
+    "FIRST-LAST, e.g. lb_pool: 192.168.1.240-192.168.1.249, outside api_vip.",
     "subnet": "Give the nodes' LAN as a CIDR, e.g. subnet: 192.168.1.0/24.",
     "ssh": "ssh takes user, identity and known_hosts.",
     "hosts": "hosts.include and hosts.exclude are lists of hostnames, MACs "
@@ -239,9 +243,11 @@ class ClusterSpec(_Model):
     servers: int = 1
     # The API VIP the servers share (roles/k3s_vip); inventory writes it as cluster_api_vip.
     api_vip: ipaddress.IPv4Address | None = None
-    # Refused until a role hands out the pool (see _not_supported_yet); kept as a field so
-    # the error says "not supported yet" rather than "unknown key".
-    lb_pool: Any = None
+    # Who holds it: keepalived on the servers (default) or kube-vip's static Pod.
+    api_vip_mode: Literal["keepalived", "kube-vip"] = "keepalived"
+    # Who answers for LoadBalancer Services, and MetalLB's pool (pi_k8s.lb, roles/k3s_lb).
+    lb: Literal["servicelb", "metallb"] = "servicelb"
+    lb_pool: StrictStr | None = None
     # The nodes' LAN. When unset, nodes are not checked against one (inventory/checks.py).
     subnet: ipaddress.IPv4Network | None = None
     ssh: SshSpec = Field(default_factory=SshSpec)
@@ -281,19 +287,19 @@ class ClusterSpec(_Model):
     def _api_vip(cls, v: Any) -> Any:
         return _ipv4(v, ipaddress.IPv4Address, "address", lambda _: "")
 
-    @field_validator("lb_pool", mode="before")
-    @classmethod
-    def _not_supported_yet(cls, v: Any) -> Any:
-        if v is not None:
-            raise ValueError(
-                "not supported yet: no role hands out the pool, so pi-k8s refuses it "
-                "rather than promise LoadBalancer addresses nothing serves"
-            )
-        return v
+    @model_validator(mode="after")
+    def _lb_pool(self) -> ClusterSpec:
+        vip, subnet = self.api_vip, self.subnet
+        why = lb_spec_problem(self.lb, self.lb_pool, vip and str(vip), subnet and str(subnet))
+        if why:
+            raise ValueError(why)
+        return self
 
     @model_validator(mode="after")
     def _vip_in_subnet(self) -> ClusterSpec:
         vip, subnet = self.api_vip, self.subnet
+        if vip is None and self.api_vip_mode != "keepalived":
+            raise ValueError(f"api_vip_mode {self.api_vip_mode} needs api_vip")
         if vip is not None and subnet is not None and vip not in subnet:
             raise ValueError(
                 f"api_vip {vip} is outside subnet {subnet}: the VIP must be "
@@ -465,8 +471,8 @@ def _spec_error(source: str, exc: ValidationError) -> SpecError:
         loc = tuple(err["loc"])
         # Drop pydantic's own entries for dict keys ("[key]") and model validators.
         loc = tuple(p for p in loc if p != "[key]")
-        if first_field is None and loc:
-            first_field = str(loc[0])
+        if first_field is None:  # a model validator's message starts with its field
+            first_field = str(loc[0]) if loc else _message(err).split(" ", 1)[0]
         where = _loc_text(loc)
         lines.append(
             f"{source}: {where}: {_message(err)}" if where else f"{source}: {_message(err)}"

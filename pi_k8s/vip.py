@@ -18,6 +18,9 @@ from pi_k8s.errors import SpecError
 
 VIP_VAR = "cluster_api_vip"
 DHCP_VAR = "cluster_dhcp_range"
+# Who holds the VIP: keepalived on the servers (roles/k3s_vip) or kube-vip's static Pod.
+MODE_VAR = "cluster_api_vip_mode"
+MODES = ("keepalived", "kube-vip")
 
 
 def parse_range(text: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address]:
@@ -34,6 +37,14 @@ def parse_range(text: str) -> tuple[ipaddress.IPv4Address, ipaddress.IPv4Address
 def check_inventory(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]]) -> str | None:
     """The inventory's API VIP (None without one); SpecError (exit 3) when it cannot work."""
     values = {str(hv.get(VIP_VAR)) for hv in hostvars.values() if hv.get(VIP_VAR)}
+    modes = sorted({str(hv.get(MODE_VAR)) for hv in hostvars.values() if hv.get(MODE_VAR)})
+    wrong = [m for m in modes if m not in MODES]
+    if wrong or (modes and modes != ["keepalived"] and not values):
+        raise SpecError(
+            f"{inventory}: {MODE_VAR} {', '.join(wrong or modes)} "
+            + ("is neither keepalived nor kube-vip." if wrong else f"needs {VIP_VAR}."),
+            hint=f"Set {MODE_VAR}: keepalived (the default) or kube-vip, with {VIP_VAR}.",
+        )
     if not values:
         return None
     if len(values) > 1:

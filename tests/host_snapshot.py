@@ -2,9 +2,9 @@
 
 ``snapshot(container)`` returns one text per host: every path pi-k8s's roles write to
 (type, mode, owner and sha256 of each file under it, or "absent"), the net.* sysctls of
-the container's own network namespace, and the reboot marker and counter. Two equal
-snapshots mean the run changed none of it. A test takes one before and one after a run;
-later test corpora can import it the same way.
+the container's own network namespace, keepalived's unit state, and the reboot marker and
+counter. Two equal snapshots mean the run changed none of it. A test takes one before and
+one after a run; later test corpora can import it the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +27,10 @@ PATHS = (
     "/etc/rpi",
     "/etc/fstab",
     "/etc/hostname",
+    "/etc/keepalived",  # k3s_vip's keepalived.conf and health check
 )
+# systemd units whose enabled and running state a run may change.
+UNITS = ("keepalived.service",)
 SYSCTLS = (
     "net.ipv4.ip_forward",
     "net.bridge.bridge-nf-call-iptables",
@@ -44,6 +47,10 @@ _SCRIPT = (
     " for s in {sysctls}; do"
     ' f=/proc/sys/$(echo "$s" | tr . /);'
     ' echo "$s=$(cat "$f" 2>/dev/null || echo unreadable)";'
+    " done;"
+    " for u in {units}; do"
+    ' echo "$u $(systemctl show "$u" --property=UnitFileState --property=ActiveState'
+    ' | sort | tr "\\n" " ")";'
     " done"
 )
 
@@ -53,6 +60,7 @@ def snapshot(container: str) -> str:
     script = _SCRIPT.format(
         paths=" ".join(shlex.quote(p) for p in PATHS),
         sysctls=" ".join(SYSCTLS),
+        units=" ".join(UNITS),
     )
     proc = subprocess.run(
         ["podman", "exec", container, "sh", "-c", script],

@@ -19,8 +19,9 @@ Decisions, in order:
    A host below 2 GB is never chosen (see SERVER_MIN_MEMORY_MB).
 4. Subnet. When the spec sets `subnet`, every node must be in it; `api_vip` is no
    node's address (the spec checks it is inside `subnet`). The API endpoint is the VIP,
-   else the best-ranked server's address. (`lb_pool` is refused by the spec until a role
-   hands out the pool.)
+   else the best-ranked server's address. `lb_pool` holds no node's address (the spec
+   checks it is inside `subnet`, outside `api_vip`, and only with `lb: metallb`); it
+   becomes cluster_lb_pool with cluster_lb.
 5. Warnings (returned): 32-bit userland mixed with 64-bit, HA servers on SD cards,
    explicitly included hosts whose SSH probe failed, exclude entries and overrides
    matching nothing.

@@ -69,6 +69,12 @@ def inventory_data(
         # The servers share the VIP (roles/k3s_vip); agents and kubeconfigs use it.
         gv["cluster_api_vip"] = str(spec.api_vip)
         gv["cluster_api_endpoint"] = str(spec.api_vip)
+        if spec.api_vip_mode != "keepalived":
+            gv["cluster_api_vip_mode"] = spec.api_vip_mode
+    if spec.lb_pool is not None:
+        # MetalLB hands out the pool (roles/k3s_lb); servicelb needs neither variable.
+        gv["cluster_lb"] = spec.lb
+        gv["cluster_lb_pool"] = spec.lb_pool
     if spec.ssh.identity:
         gv["ansible_ssh_private_key_file"] = spec.ssh.identity
     if spec.ssh.known_hosts:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pi_k8s.inventory.decisions import RoleDecision
 from pi_k8s.inventory.roles import FAST_ROOTS
 from pi_k8s.inventory.selection import label
+from pi_k8s.lb import parse_pool
 from pi_k8s.models import PiHost
 from pi_k8s.spec import ClusterSpec, spec_problem
 
@@ -21,6 +22,17 @@ def check_addresses(spec: ClusterSpec, nodes: Sequence[PiHost]) -> None:
                 f"api_vip {spec.api_vip} is the address of node {label(h)}.",
                 hint="The VIP must be a free address of the servers' LAN that no host uses.",
             )
+    if spec.lb_pool is not None:
+        first, last = parse_pool(spec.lb_pool)
+        for h in nodes:
+            if first <= ipaddress.IPv4Address(h.ip) <= last:
+                raise spec_problem(
+                    spec,
+                    "lb_pool",
+                    f"lb_pool {spec.lb_pool} holds the address of node {label(h)}.",
+                    hint="MetalLB would hand a node's address to a Service: pick a pool of "
+                    "free addresses no host uses.",
+                )
     subnet = spec.subnet
     if subnet is None:
         return

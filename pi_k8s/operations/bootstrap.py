@@ -161,7 +161,6 @@ def run_bootstrap(
     extra |= _followed_release(previous, options, hooks)
     api_vip = vip.check_inventory(inventory, hostvars)
     lb.check_inventory(inventory, hostvars, api_vip)
-    release.refuse_unsupported(inventory, hostvars)
     release.refuse_config_tokens(inventory, hostvars)
     if options.airgap is not None:
         release.check_airgap(options.airgap, hostvars)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from pi_k8s import ansible_vars, release
+from pi_k8s import ansible_vars, lb, vip
 from pi_k8s import deploy as d
 from pi_k8s.errors import VerificationFailed
 from pi_k8s.operations.hooks import Hooks
@@ -34,13 +34,14 @@ def run_deploy(
     """Validate the workloads, place them on every server (k3s applies them), wait for
     the rollouts.
 
-    Raises SpecError before any host is contacted (bad spec, or an inventory asking for
-    what no role implements yet), PlaybookFailed when deploy.yml fails, and
+    Raises SpecError before any host is contacted (bad spec, or an inventory whose API
+    VIP or LB pool cannot work), PlaybookFailed when deploy.yml fails, and
     VerificationFailed when a rollout fails or ``timeout`` seconds pass first.
     """
     hooks = hooks or Hooks()
     rendered = d.prepare(spec, inventory, cli_vars)
-    release.refuse_unsupported(inventory, ansible_vars.load(inventory).hostvars)
+    hostvars = ansible_vars.load(inventory).hostvars
+    lb.check_inventory(inventory, hostvars, vip.check_inventory(inventory, hostvars))
     for warning in rendered.warnings:
         hooks.warn(warning)
     hooks.step(

@@ -8,7 +8,6 @@ from typing import Any
 from pi_k8s import ansible_vars
 from pi_k8s.errors import SpecError
 from pi_k8s.lb import check_inventory as check_lb
-from pi_k8s.release import refuse_unsupported
 from pi_k8s.verify.model import HostTarget
 from pi_k8s.vip import check_inventory as check_vip
 
@@ -16,13 +15,11 @@ from pi_k8s.vip import check_inventory as check_vip
 def load_targets(inventory: Path) -> tuple[list[HostTarget], dict[str, Any]]:
     """Hosts of the ``server`` and ``agent`` groups, plus the cluster's group vars.
 
-    SpecError (exit 3) when the inventory is missing, has no server, asks for what no
-    role implements yet (``cluster_lb_pool``), or sets an API VIP that cannot work, as
-    bootstrap refuses them.
+    SpecError (exit 3) when the inventory is missing, has no server, or sets an API VIP
+    or an LB pool that cannot work, as bootstrap refuses them.
     """
     loaded = ansible_vars.load(inventory)
     check_lb(inventory, loaded.hostvars, check_vip(inventory, loaded.hostvars))
-    refuse_unsupported(inventory, loaded.hostvars)
     servers = loaded.groups.get("server", [])
     agents = loaded.groups.get("agent", [])
     if not servers:

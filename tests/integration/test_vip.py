@@ -1,8 +1,9 @@
 """A real API VIP with keepalived on the testbed, failover proven (issue 15 §1).
 
 Four Pi hosts (rpi-1..3 servers; rpi-4, a 1 GB board, the agent) and one non-Pi host on
-10.213.106.0/24, with the k3s stand-in (tests/standin) and Debian's real keepalived (in the
-testbed image). The VIP is 10.213.106.250. The containers are privileged (as k3s's own CI
+10.213.106.0/24 (or the /24 in $PI_K8S_TEST_VIP_SUBNET, for a helper given another one),
+with the k3s stand-in (tests/standin) and Debian's real keepalived (in the testbed image).
+The VIP is the subnet's .250. The containers are privileged (as k3s's own CI
 runs k3s), so keepalived may add the VIP to eth0; VRRP adverts go by multicast over the
 podman bridge.
 
@@ -13,9 +14,8 @@ measured and printed (run with -s to see them), never asserted beyond generous b
 mean "it did not happen at all".
 
 Two pool inputs are refused here too (a pool with servicelb, a pool overlapping the VIP);
-MetalLB itself is not installed by any role yet (its objects are rendered and validated
-offline, tests/unit/test_lb.py), and kube-vip is not implemented (it could not run here:
-the stand-in runs no pods).
+MetalLB's placement and a reset of a VIP cluster are in tests/integration/test_lb.py, as is
+kube-vip's static Pod (kube-vip itself cannot run here: the stand-in runs no pods).
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import http.client
+import ipaddress
 import json
+import os
 import ssl
 import tempfile
 import time
@@ -45,9 +47,15 @@ from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
 
-NAME = "vip15"
-SUBNET = "10.213.106.0/24"
-VIP = "10.213.106.250"
+NAME = os.environ.get("PI_K8S_TEST_VIP_NAME", "vip15")  # the testbed and cluster name
+# The testbed's /24; every address below derives from it.
+SUBNET = os.environ.get("PI_K8S_TEST_VIP_SUBNET", "10.213.106.0/24")
+NET = ipaddress.IPv4Network(SUBNET)
+VIP = str(NET[250])
+POOL_CIDR = f"{NET[240]}/29"
+POOL_RANGE = f"{NET[245]}-{NET[254]}"
+# An address of the next /24: outside the servers' subnet.
+OUTSIDE = str(NET[250] + 256)
 SERVERS = ["rpi-1", "rpi-2", "rpi-3"]
 AGENT = "rpi-4"
 # Bounds that only say "it never happened"; the measured figures are printed.
@@ -145,22 +153,22 @@ BAD: dict[str, tuple[Any, dict[str, str], int, str]] = {
     ),
     "pool_with_servicelb": (
         lambda bed: VIP,
-        {"cluster_lb_pool": "10.213.106.240/29"},
+        {"cluster_lb_pool": POOL_CIDR},
         3,
-        "cluster_lb_pool 10.213.106.240/29 is set but cluster_lb is servicelb",
+        f"cluster_lb_pool {POOL_CIDR} is set but cluster_lb is servicelb",
     ),
     "pool_overlapping_the_vip": (
         lambda bed: VIP,
-        {"cluster_lb": "metallb", "cluster_lb_pool": "10.213.106.245-10.213.106.254"},
+        {"cluster_lb": "metallb", "cluster_lb_pool": POOL_RANGE},
         3,
-        f"cluster_lb_pool 10.213.106.245-10.213.106.254 overlaps the API VIP {VIP}",
+        f"cluster_lb_pool {POOL_RANGE} overlaps the API VIP {VIP}",
     ),
     # Refused by site.yml's first play on the servers (exit 4), which changes nothing.
     "vip_outside_the_subnet": (
-        lambda bed: "10.213.107.250",
+        lambda bed: OUTSIDE,
         {},
         4,
-        "is outside rpi-1's subnet 10.213.106.0/24 (eth0)",
+        f"is outside rpi-1's subnet {SUBNET} (eth0)",
     ),
     "vip_already_in_use": (
         lambda bed: address(bed, "other-1"),

@@ -189,7 +189,7 @@ def test_a_full_release_serves_hosts_of_unknown_arch(
     assert "Unexpected error: AnsibleStarted" in result.stderr, result.output
 
 
-def test_inventory_lb_pool_is_not_supported_yet(
+def test_inventory_with_a_metallb_pool_goes_on_to_ansible(
     tmp_path: Path, ansible: list[dict[str, Any]]
 ) -> None:
     result = _bootstrap(
@@ -199,11 +199,20 @@ def test_inventory_lb_pool_is_not_supported_yet(
             extra_vars="cluster_lb_pool: 10.213.0.240/28\ncluster_lb: metallb",
         )
     )
+    assert "Unexpected error: AnsibleStarted" in result.stderr, result.output
+
+
+def test_inventory_pool_with_servicelb_is_refused(
+    tmp_path: Path, ansible: list[dict[str, Any]]
+) -> None:
+    result = _bootstrap(
+        _inventory(tmp_path, {"pi-a": "aarch64"}, extra_vars="cluster_lb_pool: 10.213.0.240/28")
+    )
     _refused(
         result,
         3,
-        "cluster_lb_pool is not supported yet (set for pi-a)",
-        "hint: Remove cluster_lb_pool:",
+        "cluster_lb_pool 10.213.0.240/28 is set but cluster_lb is servicelb",
+        "hint: Set cluster_lb: metallb to hand out the pool",
     )
     assert ansible == []
 

@@ -1,8 +1,9 @@
 """kube-vip's static Pod (pi_k8s.kubevip), rendered and validated offline.
 
-kube-vip cannot run here: the k3s stand-in runs no pods, so this covers the rendering only
+kube-vip cannot run here: the k3s stand-in runs no pods, so this covers the rendering
 (ARP mode on the found interface, control-plane leader election, the k3s kubeconfig)
-against Kubernetes' own Pod schema.
+against Kubernetes' own Pod schema; tests/integration/test_lb.py checks that roles/k3s_vip
+places this Pod on a server with api_vip_mode kube-vip.
 """
 
 from __future__ import annotations

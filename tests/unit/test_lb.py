@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,3 +137,68 @@ def test_the_shipped_schemas_say_where_they_come_from() -> None:
         "metallb.io/v1beta1/IPAddressPool",
         "metallb.io/v1beta1/L2Advertisement",
     }
+
+
+# ------------------------------------------------------- chart archive, the hosts' check
+
+
+def test_a_chart_archive_replaces_the_repository_and_validates() -> None:
+    docs = lb.render_metallb("10.0.0.240/28", chart_content="H4sIAAAA")
+    assert docs[0]["spec"] == {
+        "chartContent": "H4sIAAAA",
+        "targetNamespace": lb.METALLB_NAMESPACE,
+        "createNamespace": True,
+    }
+    assert lb.validate(docs) == []
+
+
+def _filter() -> Any:
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "plugins" / "filter" / "k3s_lb_pool.py"
+    spec = importlib.util.spec_from_file_location("k3s_lb_pool", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.k3s_lb_pool_problems
+
+
+# Ansible's facts of a host whose eth0 holds 10.0.0.11/24.
+FACTS = {
+    "interfaces": ["lo", "eth0"],
+    "lo": {"ipv4": {"address": "127.0.0.1", "netmask": "255.0.0.0"}},
+    "eth0": {"ipv4": {"address": "10.0.0.11", "netmask": "255.255.255.0"}},
+}
+
+
+@pytest.mark.parametrize(
+    ("pool", "vip", "dhcp", "problems"),
+    [
+        ("10.0.0.240/28", "10.0.0.230", "10.0.0.100-10.0.0.199", []),
+        (
+            "10.0.1.240/28",
+            "",
+            "",
+            [
+                "The LB pool 10.0.1.240/28 is not inside s1's subnet 10.0.0.0/24 (eth0): "
+                "MetalLB announces the pool with ARP on the nodes' own LAN, so pick free "
+                "addresses inside 10.0.0.0/24."
+            ],
+        ),
+        ("10.0.0.250-10.0.1.5", "", "", ["not inside s1's subnet"]),
+        ("10.0.0.8/29", "", "", ["The LB pool 10.0.0.8/29 holds the address of s1 (10.0.0.11)."]),
+        ("10.0.0.240/28", "10.0.0.241", "", ["The LB pool 10.0.0.240/28 overlaps the API VIP"]),
+        ("10.0.0.190-10.0.0.209", "", "10.0.0.100-10.0.0.199", ["overlaps the DHCP range"]),
+        ("10.0.0.240/27", "", "", ["The LB pool '10.0.0.240/27' is not a CIDR or FIRST-LAST"]),
+    ],
+)
+def test_the_hosts_check_of_the_pool(pool: str, vip: str, dhcp: str, problems: list[str]) -> None:
+    got = _filter()(pool, "s1", "10.0.0.11", FACTS, vip, dhcp)
+    assert len(got) == len(problems), got
+    for text, want in zip(got, problems, strict=True):
+        assert want in text, got
+
+
+def test_the_hosts_check_names_a_host_without_its_address() -> None:
+    got = _filter()("10.0.0.240/28", "s1", "10.0.0.99", FACTS)
+    assert got == ["s1 has no interface holding its address 10.0.0.99."]

@@ -49,14 +49,59 @@ def test_the_example_commented_values_are_valid_too() -> None:
     assert spec.ssh.identity == "~/.ssh/id_ed25519"
 
 
-def test_the_examples_lb_pool_is_refused_for_now() -> None:
-    """No role hands out the pool yet: uncommenting it is refused."""
+def test_the_examples_lb_and_pool_are_accepted_together() -> None:
+    text = re.sub(r"^# (lb_pool:|lb:)", r"\1", EXAMPLE.read_text(), flags=re.M)
+    spec = parse_spec(text)
+    assert (spec.lb, spec.lb_pool) == ("metallb", "192.168.1.240/28")
+
+
+def test_the_examples_pool_alone_is_refused_with_a_hint_to_metallb() -> None:
+    """servicelb (the default) has no pool of its own."""
     text = re.sub(r"^# (lb_pool:)", r"\1", EXAMPLE.read_text(), flags=re.M)
     with pytest.raises(SpecError) as exc:
         parse_spec(text)
-    assert exc.value.message.startswith("cluster.yaml: lb_pool: not supported yet: ")
+    assert exc.value.message == (
+        "cluster.yaml: lb_pool 192.168.1.240/28 is set but lb is servicelb: k3s's servicelb "
+        "has no address pool, it answers on the nodes' own addresses; set lb: metallb to "
+        "hand out the pool"
+    )
     assert exc.value.exit_code == 3
-    assert exc.value.hint is not None and exc.value.hint.startswith("Remove lb_pool:")
+    assert exc.value.hint is not None and exc.value.hint.startswith("With lb: metallb,")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lb: metallb", "cluster.yaml: lb metallb needs lb_pool"),
+        ("lb: klipper", "cluster.yaml: lb: must be 'servicelb' or 'metallb', got 'klipper'"),
+        (
+            "lb: metallb\nlb_pool: 10.0.0.240/27",
+            "cluster.yaml: lb_pool '10.0.0.240/27' is not a CIDR",
+        ),
+        (
+            "lb: metallb\nlb_pool: 10.1.0.240/28\nsubnet: 10.0.0.0/24",
+            "cluster.yaml: lb_pool 10.1.0.240/28 is not inside subnet 10.0.0.0/24",
+        ),
+        (
+            "lb: metallb\nlb_pool: 10.0.0.240-10.0.0.250\napi_vip: 10.0.0.250",
+            "cluster.yaml: lb_pool 10.0.0.240-10.0.0.250 overlaps the API VIP 10.0.0.250",
+        ),
+    ],
+)
+def test_bad_lb_settings_are_refused(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        parse_spec(f"name: a\n{text}\n")
+    assert exc.value.message.startswith(message), exc.value.message
+
+
+def test_the_pool_is_written_to_the_inventory_with_metallb() -> None:
+    from pi_k8s.inventory import build_inventory
+    from pi_k8s.models import PiHost
+
+    spec = parse_spec("name: a\nlb: metallb\nlb_pool: 10.0.0.240-10.0.0.249\n")
+    host = PiHost(ip="10.0.0.11", hostname="pi-a", is_pi=True, memory_mb=4096)
+    gv = build_inventory(spec, [host])["all"]["children"]["k3s_cluster"]["vars"]
+    assert (gv["cluster_lb"], gv["cluster_lb_pool"]) == ("metallb", "10.0.0.240-10.0.0.249")
 
 
 def test_the_examples_api_vip_is_accepted() -> None:
@@ -143,3 +188,20 @@ def test_every_problem_is_reported_with_the_hint_of_the_first() -> None:
 @pytest.mark.parametrize("channel", ["stable", "latest", "testing", "v1.31"])
 def test_valid_channels(channel: str) -> None:
     assert parse_spec(f"name: lab\nk3s: {{channel: '{channel}'}}\n").k3s.channel == channel
+
+
+def test_api_vip_mode_kube_vip_is_written_to_the_inventory_and_needs_a_vip() -> None:
+    from pi_k8s.inventory import build_inventory
+    from pi_k8s.models import PiHost
+
+    host = PiHost(ip="10.0.0.11", hostname="pi-a", is_pi=True, memory_mb=4096)
+    spec = parse_spec("name: a\napi_vip: 10.0.0.250\napi_vip_mode: kube-vip\n")
+    gv = build_inventory(spec, [host])["all"]["children"]["k3s_cluster"]["vars"]
+    assert (gv["cluster_api_vip"], gv["cluster_api_vip_mode"]) == ("10.0.0.250", "kube-vip")
+    keepalived = parse_spec("name: a\napi_vip: 10.0.0.250\n")
+    gv = build_inventory(keepalived, [host])["all"]["children"]["k3s_cluster"]["vars"]
+    assert "cluster_api_vip_mode" not in gv  # keepalived, the roles' default
+    with pytest.raises(SpecError) as exc:
+        parse_spec("name: a\napi_vip_mode: kube-vip\n")
+    assert exc.value.message == "cluster.yaml: api_vip_mode kube-vip needs api_vip"
+    assert exc.value.hint is not None and exc.value.hint.startswith("Use api_vip_mode:")

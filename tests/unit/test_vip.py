@@ -94,3 +94,27 @@ def test_the_controller_not_reaching_the_vip_fails(monkeypatch: pytest.MonkeyPat
     controller, _ = verify_vip.vip_cluster_checks("10.0.0.250", ["rpi-1"])
     assert controller.status == FAIL and "no answer (timeout)" in controller.detail
     assert "keepalived" in controller.hint
+
+
+@pytest.mark.parametrize(
+    ("cluster", "message"),
+    [
+        ({"cluster_api_vip_mode": "vrrp"}, "cluster_api_vip_mode vrrp is neither keepalived"),
+        (
+            {"cluster_api_vip_mode": "kube-vip"},
+            "cluster_api_vip_mode kube-vip needs cluster_api_vip",
+        ),
+    ],
+)
+def test_a_vip_mode_that_cannot_work_is_refused(cluster: dict[str, str], message: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        vip.check_inventory(INV, hostvars(**cluster))
+    assert message in exc.value.message
+    assert exc.value.hint is not None and "kube-vip" in exc.value.hint
+
+
+def test_kube_vip_mode_with_a_vip_is_accepted() -> None:
+    got = vip.check_inventory(
+        INV, hostvars(cluster_api_vip="10.0.0.250", cluster_api_vip_mode="kube-vip")
+    )
+    assert got == "10.0.0.250"

@@ -31,6 +31,8 @@ def test_the_examples_render_to_one_file_each_with_the_header() -> None:
         ("Service", "hello-web"),
     ]
     assert docs[0]["spec"]["replicas"] == 2
+    # A LoadBalancer Service: servicelb answers on the nodes, MetalLB from cluster_lb_pool.
+    assert docs[1]["spec"]["type"] == "LoadBalancer"
     assert docs[0]["metadata"]["labels"]["app.kubernetes.io/part-of"] == "pis"
     helm = next(yaml.safe_load_all(chart.content))
     assert helm["apiVersion"] == "helm.cattle.io/v1" and helm["kind"] == "HelmChart"
