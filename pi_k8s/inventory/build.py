@@ -9,6 +9,7 @@ from typing import Any
 
 from pi_k8s.inventory.decisions import RoleDecision
 from pi_k8s.models import PiHost
+from pi_k8s.registries import inventory_value
 from pi_k8s.spec import ClusterSpec, HostOverride
 
 
@@ -69,6 +70,9 @@ def inventory_data(
         # The servers share the VIP (roles/k3s_vip); agents and kubeconfigs use it.
         gv["cluster_api_vip"] = str(spec.api_vip)
         gv["cluster_api_endpoint"] = str(spec.api_vip)
+    if spec.registries is not None:
+        # roles/k3s_install writes it to /etc/rancher/k3s/registries.yaml on every node.
+        gv["cluster_registries"] = inventory_value(spec.registries)
     if spec.ssh.identity:
         gv["ansible_ssh_private_key_file"] = spec.ssh.identity
     if spec.ssh.known_hosts:
