@@ -25,8 +25,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    field_validator,
+    model_validator,
+)
 
 # A registry name as k3s keys mirrors and configs: host[:port], or "*" (every registry).
 _REGISTRY = re.compile(
@@ -94,7 +101,9 @@ class Tls(_Model):
     @model_validator(mode="after")
     def _pair(self) -> Tls:
         if bool(self.cert_file) != bool(self.key_file):
-            raise ValueError("cert_file and key_file go together (a client certificate and its key)")
+            raise ValueError(
+                "cert_file and key_file go together (a client certificate and its key)"
+            )
         return self
 
 
@@ -128,7 +137,8 @@ class Auth(_Model):
                 f"{clear[0]}: a secret is never written in the spec; use {clear[0]}_file "
                 f"(a file only you read) or {clear[0]}_env (an environment variable)"
                 if clear[0] in ("password", "token")
-                else f"{clear[0]}: a secret is never written in the spec; use token_file or token_env"
+                else f"{clear[0]}: a secret is never written in the spec; "
+                "use token_file or token_env"
             )
         if extra:
             raise ValueError(

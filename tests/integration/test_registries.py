@@ -40,7 +40,9 @@ PASSWORD_2 = f"rgx-pw-{uuid.uuid4().hex}"
 TOKEN = f"rgx-token-{uuid.uuid4().hex}"
 NEEDLES = [PASSWORD_1, PASSWORD_2, TOKEN]
 TOKEN_ENV = "RGX_REGISTRY_TOKEN"
-CA_TEXT = "-----BEGIN CERTIFICATE-----\nrgx test CA (not a real certificate)\n-----END CERTIFICATE-----\n"
+CA_TEXT = (
+    "-----BEGIN CERTIFICATE-----\nrgx test CA (not a real certificate)\n-----END CERTIFICATE-----\n"
+)
 FILE = "/etc/rancher/k3s/registries.yaml"
 UNITS = {"rpi-1": "k3s", "rpi-2": "k3s-agent"}
 S: dict[str, Any] = {}  # what a step leaves for the next ones
@@ -58,7 +60,9 @@ def unit_state(bed: tb.Testbed) -> dict[str, tuple[str, int]]:
     for host, unit in UNITS.items():
         inv = sh(bed, host, f"systemctl show {unit} -p InvocationID --value").strip()
         journal = sh(bed, host, f"journalctl -u {unit}.service -o cat --no-pager")
-        starts = sum(1 for line in journal.splitlines() if line.startswith(f"Started {unit}.service"))
+        starts = sum(
+            1 for line in journal.splitlines() if line.startswith(f"Started {unit}.service")
+        )
         out[host] = (inv, starts)
     return out
 
@@ -68,9 +72,16 @@ def bootstrap(inventory: Path, airgap: Path, **env: str) -> dict[str, Any]:
     proc = subprocess.run(
         [
             str(Path(sys.executable).parent / "pi-k8s"),
-            "bootstrap", "-i", str(inventory), "--airgap", str(airgap),
-            "--k3s-version", STANDIN_VERSION, "--skip-workloads", "--json",
-        ],  # fmt: skip
+            "bootstrap",
+            "-i",
+            str(inventory),
+            "--airgap",
+            str(airgap),
+            "--k3s-version",
+            STANDIN_VERSION,
+            "--skip-workloads",
+            "--json",
+        ],
         capture_output=True,
         text=True,
         timeout=900,
@@ -144,6 +155,45 @@ def expected(password: str) -> dict[str, Any]:
     }
 
 
+def test_0_a_hand_written_inventory_with_an_unset_variable_is_refused_before_any_change(
+    bed: tb.Testbed, setup, tmp_path: Path
+) -> None:
+    data = yaml.safe_load(setup["inventory"].read_text())
+    regs = data["all"]["children"]["k3s_cluster"]["vars"]["cluster_registries"]
+    regs["configs"]["registry.rgx.lan:5000"]["auth"] = {"token_env": "RGX_NEVER_SET"}
+    regs["mirrors"]["docker.io"]["endpoint"] = ["mirror.rgx.lan:5000"]
+    bad = tmp_path / "hosts.yml"
+    bad.write_text(yaml.safe_dump(data))
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pi-k8s"),
+            "bootstrap",
+            "-i",
+            str(bad),
+            "--airgap",
+            str(setup["airgap"]),
+            "--k3s-version",
+            STANDIN_VERSION,
+            "--skip-workloads",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    S.setdefault("outputs", []).append(proc)
+    text = " ".join((proc.stdout + proc.stderr).split())
+    assert proc.returncode == 4, text
+    unset = "the environment variable RGX_NEVER_SET is not set"
+    assert f"configs['registry.rgx.lan:5000'].auth.token_env: {unset}" in text
+    assert (
+        "mirrors['docker.io'].endpoint: 'mirror.rgx.lan:5000' is not an http:// or https:// URL"
+        in text
+    )
+    for host in UNITS:  # the validation play ran first: nothing of k3s is on the hosts
+        assert host_sh(bed, host, "test -e /etc/rancher/k3s").returncode == 1, host
+
+
 def test_1_bootstrap_writes_registries_yaml_0600_on_both_nodes(bed: tb.Testbed, setup) -> None:
     out = bootstrap(setup["inventory"], setup["airgap"])
     assert out["run"]["status"] == "successful"
@@ -183,7 +233,7 @@ def test_3_a_changed_password_restarts_each_node_exactly_once(bed: tb.Testbed, s
 
 def test_4_no_password_or_token_in_output_artifacts_or_journals(bed: tb.Testbed, setup) -> None:
     hits = []
-    assert len(S["outputs"]) == 3
+    assert len(S["outputs"]) == 4
     for i, proc in enumerate(S["outputs"], 1):
         for stream in ("stdout", "stderr"):
             text = getattr(proc, stream)

@@ -26,7 +26,11 @@ _REGISTRY = re.compile(
 )
 _URL = re.compile(r"^https?://[^/\s?#]+(/[^\s?#]*)?$")
 _ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TLS_FILES = {"ca_file": ("ca.crt", "0644"), "cert_file": ("client.crt", "0644"), "key_file": ("client.key", "0600")}
+_TLS_FILES = {
+    "ca_file": ("ca.crt", "0644"),
+    "cert_file": ("client.crt", "0644"),
+    "key_file": ("client.key", "0600"),
+}
 _AUTH_KEYS = ("username", "password_file", "password_env", "token_file", "token_env")
 _CLEAR = ("password", "token", "auth", "identity_token")
 
@@ -42,15 +46,23 @@ def _auth_problems(where: str, auth: Any) -> list[str]:
     out = []
     for key in auth:
         if key in _CLEAR:
-            use = f"{key}_file or {key}_env" if key in ("password", "token") else "token_file or token_env"
-            out.append(f"{where}.auth.{key}: a secret is never written in the inventory in clear; use {use}")
+            use = (
+                f"{key}_file or {key}_env"
+                if key in ("password", "token")
+                else "token_file or token_env"
+            )
+            out.append(
+                f"{where}.auth.{key}: a secret is never written in the inventory in clear; use {use}"
+            )
         elif key not in _AUTH_KEYS:
             out.append(f"{where}.auth: unknown key {key!r} (allowed: {', '.join(_AUTH_KEYS)})")
     if out:
         return out
     secrets = [k for k in _AUTH_KEYS[1:] if auth.get(k)]
     if len(secrets) != 1:
-        return [f"{where}.auth: set exactly one of password_file, password_env (with username), token_file or token_env"]
+        return [
+            f"{where}.auth: set exactly one of password_file, password_env (with username), token_file or token_env"
+        ]
     key = secrets[0]
     if key.startswith("password") and not auth.get("username"):
         out.append(f"{where}.auth.{key} needs a username")
@@ -63,7 +75,9 @@ def _auth_problems(where: str, auth: Any) -> list[str]:
         if not _ENV.match(value):
             out.append(f"{where}.auth.{key}: {value!r} is not an environment variable name")
         elif not os.environ.get(value):
-            out.append(f"{where}.auth.{key}: the environment variable {value} is not set on the controller")
+            out.append(
+                f"{where}.auth.{key}: the environment variable {value} is not set on the controller"
+            )
     return out
 
 
@@ -79,7 +93,9 @@ def _tls_problems(where: str, tls: Any) -> list[str]:
             if not isinstance(value, bool):
                 out.append(f"{where}.tls.insecure_skip_verify must be true or false")
         else:
-            out.append(f"{where}.tls: unknown key {key!r} (allowed: ca_file, cert_file, key_file, insecure_skip_verify)")
+            out.append(
+                f"{where}.tls: unknown key {key!r} (allowed: ca_file, cert_file, key_file, insecure_skip_verify)"
+            )
     if bool(tls.get("cert_file")) != bool(tls.get("key_file")):
         out.append(f"{where}.tls: cert_file and key_file go together")
     return out
@@ -91,7 +107,11 @@ def k3s_registries_problems(regs: Any) -> list[str]:
         return []
     if not isinstance(regs, dict):
         return ["must be a mapping with mirrors and configs"]
-    out = [f"unknown key {k!r} (allowed: mirrors, configs)" for k in regs if k not in ("mirrors", "configs")]
+    out = [
+        f"unknown key {k!r} (allowed: mirrors, configs)"
+        for k in regs
+        if k not in ("mirrors", "configs")
+    ]
     for section in ("mirrors", "configs"):
         entries = regs.get(section) or {}
         if not isinstance(entries, dict):
@@ -100,18 +120,28 @@ def k3s_registries_problems(regs: Any) -> list[str]:
         for name, entry in entries.items():
             where = f"{section}[{name!r}]"
             if not _REGISTRY.match(str(name)):
-                out.append(f"{where}: not a registry name (host or host:port, e.g. registry.lan:5000)")
+                out.append(
+                    f"{where}: not a registry name (host or host:port, e.g. registry.lan:5000)"
+                )
             if not isinstance(entry, dict):
                 out.append(f"{where} must be a mapping")
                 continue
             allowed = ("endpoint", "rewrite") if section == "mirrors" else ("tls", "auth")
-            out += [f"{where}: unknown key {k!r} (allowed: {', '.join(allowed)})" for k in entry if k not in allowed]
+            out += [
+                f"{where}: unknown key {k!r} (allowed: {', '.join(allowed)})"
+                for k in entry
+                if k not in allowed
+            ]
             if section == "mirrors":
                 urls = entry.get("endpoint")
                 if not isinstance(urls, list) or not urls:
                     out.append(f"{where}.endpoint must be a list of URLs")
                     continue
-                out += [f"{where}.endpoint: {u!r} is not an http:// or https:// URL" for u in urls if not _URL.match(str(u))]
+                out += [
+                    f"{where}.endpoint: {u!r} is not an http:// or https:// URL"
+                    for u in urls
+                    if not _URL.match(str(u))
+                ]
                 if not isinstance(entry.get("rewrite", {}), dict):
                     out.append(f"{where}.rewrite must map a regular expression to its replacement")
             else:
@@ -162,13 +192,18 @@ def k3s_registries_yaml(regs: Any, directory: str) -> dict[str, Any]:
         auth = (entry or {}).get("auth")
         if auth:
             if auth.get("password_file") or auth.get("password_env"):
-                config["auth"] = {"username": str(auth["username"]), "password": _secret(auth, "password")}
+                config["auth"] = {
+                    "username": str(auth["username"]),
+                    "password": _secret(auth, "password"),
+                }
             else:
                 config["auth"] = {"auth": _secret(auth, "token")}
         tls = (entry or {}).get("tls")
         if tls:
             config["tls"] = {
-                key: f"{directory}/{_slug(str(name))}/{_TLS_FILES[key][0]}" for key in _TLS_FILES if tls.get(key)
+                key: f"{directory}/{_slug(str(name))}/{_TLS_FILES[key][0]}"
+                for key in _TLS_FILES
+                if tls.get(key)
             }
             if "insecure_skip_verify" in tls:
                 config["tls"]["insecure_skip_verify"] = bool(tls["insecure_skip_verify"])
