@@ -228,7 +228,8 @@ def test_3_a_changed_password_restarts_each_node_exactly_once(bed: tb.Testbed, s
     for host, (invocation, starts) in after.items():
         assert invocation != S["units"][host][0], host
         assert starts == S["units"][host][1] + 1, (host, S["units"][host], after[host])
-    assert sh(bed, "rpi-1", "k3s kubectl get nodes -o name").split() == ["node/rpi-1", "node/rpi-2"]
+    items = json.loads(sh(bed, "rpi-1", "k3s kubectl get nodes -o json"))["items"]
+    assert sorted(n["metadata"]["name"] for n in items) == ["rpi-1", "rpi-2"]
 
 
 def test_4_no_password_or_token_in_output_artifacts_or_journals(bed: tb.Testbed, setup) -> None:
