@@ -158,6 +158,18 @@ def test_the_filter_renders_k3s_format_reading_secrets_on_the_controller(
         {"src": files["ca"], "dest": f"{d}/mirror.lan_5000/ca.crt", "mode": "0644"}
     ]
     assert f.k3s_registries_yaml({}, d) == {}
+    client = {"configs": {"c.lan": {"tls": {"cert_file": files["ca"], "key_file": files["pass"]}}}}
+    assert f.k3s_registries_files(client, d) == [
+        {"src": files["ca"], "dest": f"{d}/c.lan/client.crt", "mode": "0644"},
+        {"src": files["pass"], "dest": f"{d}/c.lan/client.key", "mode": "0600"},
+    ]
+    assert f.k3s_registries_yaml(client, d) == {
+        "configs": {
+            "c.lan": {
+                "tls": {"cert_file": f"{d}/c.lan/client.crt", "key_file": f"{d}/c.lan/client.key"}
+            }
+        }
+    }
 
 
 def test_the_filter_names_every_problem_of_a_hand_written_inventory(files: dict[str, str]) -> None:
