@@ -9,6 +9,7 @@ turns a failure into a ``PlaybookFailed`` error for the CLI.
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import shutil
 import sys
@@ -113,6 +114,23 @@ class RunResult:
 EventCallback = Callable[[RunEvent], None]
 # Facts a run reports back to pi-k8s (never a secret): the k3s release the role resolved.
 REPORTED_FACTS = ("k3s_install_wanted_version",)
+
+
+def _scrub_command_env(run_dir: Path, ours: set[str]) -> None:
+    """Keep only pi-k8s's own variables in ansible-runner's ``artifacts/*/command`` record.
+
+    ansible-runner writes the whole environment of ansible-playbook there, the user's
+    secrets included (a registry token in ``token_env``, cloud keys): the run directory
+    keeps the variables pi-k8s set and drops the rest once the run ends.
+    """
+    for path in run_dir.glob("artifacts/*/command"):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            env = data.get("env") or {}
+            data["env"] = {k: v for k, v in env.items() if k in ours}
+            paths.write_atomic(path, json.dumps(data), mode=0o600)
+        except (OSError, ValueError, AttributeError):
+            path.unlink(missing_ok=True)
 
 
 def _rotate(runs: Path, keep: int = KEEP_RUNS) -> None:
@@ -274,6 +292,7 @@ def run_playbook(
             thread.join()
     finally:
         os.chdir(old_cwd)
+        _scrub_command_env(run_dir, set(env))
     _rotate(runs)
 
     hosts: dict[str, HostStats] = {}

@@ -35,6 +35,7 @@ from pydantic import (
 
 from pi_k8s.errors import SpecError
 from pi_k8s.lb import spec_problem as lb_spec_problem
+from pi_k8s.registries import RegistriesSpec
 from pi_k8s.release import K3S_CHANNEL, K3S_VERSION
 
 # A DNS label (RFC 1123): what k3s, Kubernetes and hostnames accept as one name part.
@@ -73,6 +74,9 @@ _HINTS: dict[str, str] = {
     "ssh": "ssh takes user, identity and known_hosts.",
     "hosts": "hosts.include and hosts.exclude are lists of hostnames, MACs "
     "(dc:a6:32:01:02:03) or IPv4 addresses.",
+    "registries": "registries takes mirrors (endpoint URLs, rewrite) and configs (tls: ca_file, "
+    "cert_file, key_file, insecure_skip_verify; auth: username with password_file or "
+    "password_env, or token_file or token_env); see inventory/cluster.example.yaml.",
     "overrides": "overrides maps a hostname, MAC or IP to {role: server|agent, labels: {..}, "
     "taints: [key=value:NoSchedule]}.",
 }
@@ -253,6 +257,8 @@ class ClusterSpec(_Model):
     ssh: SshSpec = Field(default_factory=SshSpec)
     hosts: HostsSpec = Field(default_factory=HostsSpec)
     overrides: dict[Selector, HostOverride] = Field(default_factory=dict)
+    # k3s's registries.yaml on every node (pi_k8s.registries); secrets only by reference.
+    registries: RegistriesSpec | None = None
 
     # Where the spec was read from, for error messages ("cluster.yaml: api_vip: …").
     _source: str = PrivateAttr(default="cluster.yaml")

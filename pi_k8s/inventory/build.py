@@ -9,6 +9,7 @@ from typing import Any
 
 from pi_k8s.inventory.decisions import RoleDecision
 from pi_k8s.models import PiHost
+from pi_k8s.registries import inventory_value
 from pi_k8s.spec import ClusterSpec, HostOverride
 
 
@@ -75,6 +76,9 @@ def inventory_data(
         # MetalLB hands out the pool (roles/k3s_lb); servicelb needs neither variable.
         gv["cluster_lb"] = spec.lb
         gv["cluster_lb_pool"] = spec.lb_pool
+    if spec.registries is not None:
+        # roles/k3s_install writes it to /etc/rancher/k3s/registries.yaml on every node.
+        gv["cluster_registries"] = inventory_value(spec.registries)
     if spec.ssh.identity:
         gv["ansible_ssh_private_key_file"] = spec.ssh.identity
     if spec.ssh.known_hosts:
