@@ -10,7 +10,7 @@ settings are the environment variables kube-vip's documentation gives for a stat
 
 With ``api_vip_mode: kube-vip`` (``cluster_api_vip_mode``) roles/k3s_vip places the same
 Pod (its ``static_pod`` entry point, run by site.yml before k3s_server) and installs no
-keepalived. It cannot run here: the k3s stand-in runs no pods, so kube-vip never starts;
+keepalived. The project's tests run no pods, so kube-vip never starts in them;
 tests/unit/test_kubevip.py checks the rendering and tests/integration/test_lb.py that the
 role places this Pod before k3s starts.
 """
