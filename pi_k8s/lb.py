@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -35,6 +35,10 @@ from pi_k8s.vip import DHCP_VAR, parse_range
 
 POOL_VAR = "cluster_lb_pool"
 LB_VAR = "cluster_lb"
+NODES_VAR = "cluster_lb_nodes"
+# With this label on one or more nodes, servicelb runs only on those (k3s docs, "Networking
+# Services": Controlling ServiceLB Node Selection); roles/k3s_install sets it through node-label.
+ENABLE_LABEL = "svccontroller.k3s.cattle.io/enablelb"
 LBS = ("servicelb", "metallb")
 METALLB_NAMESPACE = "metallb-system"
 # MetalLB's chart repository and the chart release matching the shipped CRD schemas.
@@ -73,6 +77,7 @@ def check_inventory(
             f"{inventory}: {LB_VAR} {lb!r} is neither servicelb nor metallb.",
             hint=f"Set {LB_VAR}: servicelb (k3s's built-in) or {LB_VAR}: metallb (with a pool).",
         )
+    _check_nodes(inventory, hostvars, lb)
     if pool is None:
         if lb == "metallb":
             raise SpecError(
@@ -86,7 +91,7 @@ def check_inventory(
             f"{inventory}: {POOL_VAR} {pool} is set but {LB_VAR} is servicelb: k3s's "
             "servicelb has no address pool, it answers on the nodes' own addresses.",
             hint=f"Set {LB_VAR}: metallb to hand out the pool, or remove {POOL_VAR} "
-            "(servicelb chooses its nodes by the svccontroller.k3s.cattle.io/enablelb label).",
+            f"(servicelb answers on the nodes {NODES_VAR} lists, else on every node).",
         )
     try:
         span = parse_pool(pool)
@@ -135,9 +140,40 @@ def check_inventory(
     return lb, pool
 
 
-def spec_problem(lb: str, pool: str | None, vip: str | None, subnet: str | None) -> str | None:
-    """What is wrong with cluster.yaml's ``lb``/``lb_pool`` (None when nothing is): the
-    rules ``check_inventory`` applies to an inventory, plus ``subnet`` when it is given."""
+def _check_nodes(inventory: Path, hostvars: Mapping[str, Mapping[str, Any]], lb: str) -> None:
+    """``cluster_lb_nodes``: a list of the inventory's hosts, only with servicelb."""
+    lists = [hv[NODES_VAR] for hv in hostvars.values() if hv.get(NODES_VAR)]
+    if not lists:
+        return
+    nodes = lists[0]
+    if not isinstance(nodes, list) or not all(isinstance(n, str) for n in nodes):
+        raise SpecError(
+            f"{inventory}: {NODES_VAR} must be a list of inventory hostnames, got {nodes!r}.",
+            hint=f"e.g. {NODES_VAR}: [rpi-2, rpi-3]",
+        )
+    if lb != "servicelb":
+        raise SpecError(
+            f"{inventory}: {NODES_VAR} chooses servicelb's nodes, but {LB_VAR} is {lb}.",
+            hint=f"MetalLB announces its pool from every node: remove {NODES_VAR}.",
+        )
+    unknown = sorted(set(nodes) - set(hostvars))
+    if unknown:
+        raise SpecError(
+            f"{inventory}: {NODES_VAR} names {', '.join(unknown)}, not a host of the inventory.",
+            hint="List hosts by their inventory name (pi-k8s status lists the nodes).",
+        )
+
+
+def spec_problem(
+    lb: str, pool: str | None, vip: str | None, subnet: str | None, nodes: Sequence[str] = ()
+) -> str | None:
+    """What is wrong with cluster.yaml's ``lb``/``lb_pool``/``lb_nodes`` (None when nothing
+    is): the rules ``check_inventory`` applies to an inventory, plus ``subnet`` when given."""
+    if nodes and lb != "servicelb":
+        return (
+            f"lb_nodes chooses servicelb's nodes, but lb is {lb}: MetalLB announces its pool "
+            "from every node; remove lb_nodes"
+        )
     if pool is None:
         needed = lb == "metallb"
         return "lb metallb needs lb_pool (the addresses MetalLB hands out)" if needed else None

@@ -70,6 +70,8 @@ _HINTS: dict[str, str] = {
     "lb": "Use lb: servicelb (k3s's built-in, no pool) or lb: metallb (with lb_pool).",
     "lb_pool": "With lb: metallb, give free addresses of the nodes' LAN as a CIDR or "
     "FIRST-LAST, e.g. lb_pool: 192.168.1.240-192.168.1.249, outside api_vip.",
+    "lb_nodes": "lb_nodes lists the hosts (hostname, MAC or IP) servicelb answers on; "
+    "with lb: metallb leave it out.",
     "subnet": "Give the nodes' LAN as a CIDR, e.g. subnet: 192.168.1.0/24.",
     "ssh": "ssh takes user, identity and known_hosts.",
     "hosts": "hosts.include and hosts.exclude are lists of hostnames, MACs "
@@ -252,6 +254,8 @@ class ClusterSpec(_Model):
     # Who answers for LoadBalancer Services, and MetalLB's pool (pi_k8s.lb, roles/k3s_lb).
     lb: Literal["servicelb", "metallb"] = "servicelb"
     lb_pool: StrictStr | None = None
+    # servicelb's nodes: only these get the svccontroller.k3s.cattle.io/enablelb label.
+    lb_nodes: list[Selector] = Field(default_factory=list)
     # The nodes' LAN. When unset, nodes are not checked against one (inventory/checks.py).
     subnet: ipaddress.IPv4Network | None = None
     ssh: SshSpec = Field(default_factory=SshSpec)
@@ -295,8 +299,8 @@ class ClusterSpec(_Model):
 
     @model_validator(mode="after")
     def _lb_pool(self) -> ClusterSpec:
-        vip, subnet = self.api_vip, self.subnet
-        why = lb_spec_problem(self.lb, self.lb_pool, vip and str(vip), subnet and str(subnet))
+        vip, net = self.api_vip and str(self.api_vip), self.subnet and str(self.subnet)
+        why = lb_spec_problem(self.lb, self.lb_pool, vip, net, self.lb_nodes)
         if why:
             raise ValueError(why)
         return self

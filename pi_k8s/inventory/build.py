@@ -49,6 +49,7 @@ def inventory_data(
     spec: ClusterSpec,
     decisions: Sequence[RoleDecision],
     overrides: dict[str, tuple[str, HostOverride]],
+    lb_nodes: Sequence[str] = (),
 ) -> dict[str, Any]:
     def group(role: str) -> dict[str, Any]:
         return {
@@ -76,6 +77,9 @@ def inventory_data(
         # MetalLB hands out the pool (roles/k3s_lb); servicelb needs neither variable.
         gv["cluster_lb"] = spec.lb
         gv["cluster_lb_pool"] = spec.lb_pool
+    if lb_nodes:
+        # Only these nodes answer for servicelb (roles/k3s_install labels them).
+        gv["cluster_lb_nodes"] = list(lb_nodes)
     if spec.registries is not None:
         # roles/k3s_install writes it to /etc/rancher/k3s/registries.yaml on every node.
         gv["cluster_registries"] = inventory_value(spec.registries)

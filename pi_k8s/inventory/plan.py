@@ -10,6 +10,7 @@ from pi_k8s.inventory.checks import check_addresses, hardware_warnings
 from pi_k8s.inventory.decisions import InventoryPlan
 from pi_k8s.inventory.roles import choose_roles
 from pi_k8s.inventory.selection import (
+    match_lb_nodes,
     match_overrides,
     refuse_bad_hosts,
     refuse_missing_members,
@@ -42,7 +43,7 @@ def plan_inventory(
     decisions = choose_roles(spec, selected, overrides, members, warnings)
     check_addresses(spec, [d.host for d in decisions])
     warnings.extend(hardware_warnings(spec, decisions))
-    data = inventory_data(spec, decisions, overrides)
+    data = inventory_data(spec, decisions, overrides, match_lb_nodes(spec, selected))
     # The table order: servers (first = cluster-init), agents, then skipped hosts.
     ordered = (
         [d for d in decisions if d.role == "server"]

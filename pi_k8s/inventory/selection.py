@@ -193,3 +193,21 @@ def refuse_missing_members(
             hint="Bring them up and discover again, or retire them with "
             "`pi-k8s nodes remove NODE` (add --unreachable for a Pi that is gone).",
         )
+
+
+def match_lb_nodes(spec: ClusterSpec, selected: Sequence[PiHost]) -> list[str]:
+    """The hostnames ``lb_nodes`` names, in the spec's order; SpecError for a selector that
+    names no host of the cluster (servicelb would then answer on every node, not on these)."""
+    names: list[str] = []
+    for i, sel in enumerate(spec.lb_nodes):
+        matched = [str(h.hostname) for h in selected if matches(h, sel)]
+        if not matched:
+            raise spec_problem(
+                spec,
+                f"lb_nodes[{i}]",
+                f"{sel!r} names no host selected for the cluster.",
+                hint="List hosts of the cluster by hostname, MAC or IP (pi-k8s inventory "
+                "shows them); servicelb would otherwise answer on every node.",
+            )
+        names += [n for n in matched if n not in names]
+    return names

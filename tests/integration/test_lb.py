@@ -14,7 +14,8 @@ no Service gets a pool address.
 
 The sequence, in file order: a pool outside the hosts' subnet refused by site.yml's first
 play before any host is touched → the snapshot → bootstrap → the checks → a second
-bootstrap (changed=0) → the chart from an archive (chartContent) → `pi-k8s reset`.
+bootstrap (changed=0) → the chart from an archive (chartContent) → back to servicelb on
+the nodes ``cluster_lb_nodes`` lists → `pi-k8s reset`.
 """
 
 from __future__ import annotations
@@ -134,6 +135,60 @@ def test_the_chart_from_an_archive_travels_in_the_helmchart(
     assert docs == lb.render_metallb(POOL, chart_content=content)
     assert lb.validate(docs) == []
     rc, out = run_bootstrap(inv, airgap, "--no-verify")
+    assert rc == 0, out
+    assert {h: s["changed"] for h, s in recap(out).items()} == {"rpi-1": 0, "rpi-2": 0}, out
+
+
+def node_labels(bed: dict[str, Any]) -> dict[str, dict[str, str]]:
+    got = sh(bed["bed"], "rpi-1", "k3s kubectl get nodes -o json")
+    assert got.returncode == 0, got.stderr
+    return {n["metadata"]["name"]: n["metadata"]["labels"] for n in json.loads(got.stdout)["items"]}
+
+
+def config_labels(bed: dict[str, Any], host: str) -> list[str]:
+    config = yaml.safe_load(sh(bed["bed"], host, "cat /etc/rancher/k3s/config.yaml").stdout)
+    return config.get("node-label", [])
+
+
+def test_servicelb_answers_only_on_the_nodes_lb_nodes_lists(
+    bed: dict[str, Any], airgap: Path, tmp_path: Path
+) -> None:
+    """metallb → servicelb with cluster_lb_nodes: MetalLB's manifest and the servers'
+    `disable: [servicelb]` go; the listed node gets servicelb's enablelb label (config and
+    Node), the other none. Listing the other node instead moves the label: k3s never takes
+    a node-label away by itself, so pi-k8s removes it from the Node. A name that is not a
+    host of the inventory is refused before Ansible."""
+    key = lb.ENABLE_LABEL
+    path = tmp_path / "hosts.yml"
+
+    def write(nodes: list[str]) -> Path:
+        inv = cluster_inventory(
+            bed["bed"], ["rpi-1"], ["rpi-2"], cluster_api_vip=VIP, cluster_lb_nodes=nodes
+        )
+        path.write_text(yaml.safe_dump(inv))
+        return path
+
+    rc, out = run_bootstrap(write(["rpi-2", "rpi-9"]), airgap, "--no-verify")
+    assert rc == 3 and "cluster_lb_nodes names rpi-9, not a host of the inventory" in out, out
+
+    rc, out = run_bootstrap(write(["rpi-2"]), airgap, "--no-verify")
+    assert rc == 0, out
+    assert sh(bed["bed"], "rpi-1", f"test -e {MANIFEST}").returncode == 1
+    server = yaml.safe_load(sh(bed["bed"], "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout)
+    assert "disable" not in server
+    assert f"{key}=true" in config_labels(bed, "rpi-2")
+    assert f"{key}=true" not in config_labels(bed, "rpi-1")
+    labels = node_labels(bed)
+    assert labels["rpi-2"][key] == "true" and key not in labels["rpi-1"]
+
+    rc, out = run_bootstrap(write(["rpi-1"]), airgap, "--no-verify")
+    assert rc == 0, out
+    assert f"{key}=true" in config_labels(bed, "rpi-1")
+    assert f"{key}=true" not in config_labels(bed, "rpi-2")
+    labels = node_labels(bed)
+    assert labels["rpi-1"][key] == "true" and key not in labels["rpi-2"]
+
+    rc, out = run_bootstrap(path, airgap, "--no-verify")
     assert rc == 0, out
     assert {h: s["changed"] for h, s in recap(out).items()} == {"rpi-1": 0, "rpi-2": 0}, out
 

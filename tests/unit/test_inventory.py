@@ -229,3 +229,43 @@ def test_load_hosts_names_the_file(tmp_path: Path, content: str, message: str) -
         load_hosts(path)
     assert info.value.message.startswith(f"{path}: ")
     assert message in info.value.message
+
+
+def test_lb_nodes_become_cluster_lb_nodes_by_hostname() -> None:
+    hosts = _hosts("ssh_settings")
+    by_ip = {h.ip: str(h.hostname) for h in hosts if h.hostname}
+    ip = next(ip for ip, name in by_ip.items() if name == "pi-b")
+    spec = parse_spec(f"name: lab\nlb_nodes: [{ip}, PI-A, pi-b]\n")
+    gv = build_inventory(spec, hosts)["all"]["children"]["k3s_cluster"]["vars"]
+    assert gv["cluster_lb_nodes"] == ["pi-b", "pi-a"]
+    assert (
+        "cluster_lb_nodes"
+        not in (
+            build_inventory(parse_spec("name: lab\n"), hosts)["all"]["children"]["k3s_cluster"][
+                "vars"
+            ]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message", "hint"),
+    [
+        (
+            "name: lab\nhosts: {exclude: [pi-b]}\nlb_nodes: [pi-a, pi-b]\n",
+            "cluster.yaml: lb_nodes[1]: 'pi-b' names no host selected for the cluster",
+            "servicelb would otherwise answer on every node",
+        ),
+        (
+            "name: lab\nlb: metallb\nlb_pool: 10.0.0.240/28\nlb_nodes: [pi-a]\n",
+            "lb_nodes chooses servicelb's nodes, but lb is metallb",
+            "with lb: metallb leave it out",
+        ),
+        ("name: lab\nlb_nodes: [not_a host]\n", "lb_nodes[0]", "with lb: metallb leave it out"),
+    ],
+)
+def test_lb_nodes_that_cannot_work_are_refused(spec: str, message: str, hint: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        plan_inventory(parse_spec(spec), _hosts("ssh_settings"))
+    assert message in exc.value.message
+    assert exc.value.hint and hint in exc.value.hint

@@ -17,12 +17,22 @@ INV = Path("hosts.yml")
 HOSTS = {"s1": {"ansible_host": "10.0.0.11"}, "a1": {"ansible_host": "10.0.0.21"}}
 
 
-def hostvars(**cluster: str) -> dict[str, dict[str, str]]:
+def hostvars(**cluster: Any) -> dict[str, dict[str, Any]]:
     return {h: {**hv, **cluster} for h, hv in HOSTS.items()}
 
 
 def test_no_pool_is_servicelb() -> None:
     assert lb.check_inventory(INV, hostvars(), None) == ("servicelb", None)
+
+
+def test_servicelb_nodes_of_the_inventory_are_accepted() -> None:
+    assert lb.check_inventory(INV, hostvars(cluster_lb_nodes=["a1"]), None) == ("servicelb", None)
+
+
+def test_lb_nodes_in_the_spec_need_servicelb() -> None:
+    assert lb.spec_problem("servicelb", None, None, None, ["rpi-2"]) is None
+    why = lb.spec_problem("metallb", "10.0.0.240/28", None, None, ["rpi-2"])
+    assert why and why.startswith("lb_nodes chooses servicelb's nodes, but lb is metallb")
 
 
 def test_a_free_pool_with_metallb_is_accepted() -> None:
@@ -82,10 +92,27 @@ def test_a_free_pool_with_metallb_is_accepted() -> None:
             "192.168.1.240/28",
         ),
         ({"cluster_lb": "klipper"}, None, "cluster_lb 'klipper' is neither", "servicelb"),
+        (
+            {
+                "cluster_lb": "metallb",
+                "cluster_lb_pool": "10.0.0.240/28",
+                "cluster_lb_nodes": ["a1"],
+            },
+            None,
+            "cluster_lb_nodes chooses servicelb's nodes, but cluster_lb is metallb",
+            "remove cluster_lb_nodes",
+        ),
+        (
+            {"cluster_lb_nodes": ["a1", "a9"]},
+            None,
+            "cluster_lb_nodes names a9, not a host of the inventory",
+            "inventory name",
+        ),
+        ({"cluster_lb_nodes": "a1"}, None, "must be a list of inventory hostnames", "[rpi-2"),
     ],
 )
 def test_a_pool_that_cannot_work_is_refused(
-    cluster: dict[str, str], vip: str | None, message: str, hint: str
+    cluster: dict[str, Any], vip: str | None, message: str, hint: str
 ) -> None:
     with pytest.raises(SpecError) as exc:
         lb.check_inventory(INV, hostvars(**cluster), vip)

@@ -956,3 +956,38 @@ def test_cluster_reset_restores_a_snapshot_only_with_its_token(hosts) -> None:
     assert set(nodes) == {"s1", "a1"}
     assert not nodes["a1"]["spec"].get("unschedulable")  # the snapshot's state again
     assert len(members(s1)) == 1 and member_names(s1).isdisjoint(old_member)
+
+
+def test_kubectl_label_and_node_label_merged_at_each_start(hosts) -> None:
+    """kubectl label's lines (pkg/cmd/label/label.go) and k3s's merge of node-label at each
+    start (pkg/agent/run.go, updateMutableLabels): a label added to the config appears after
+    a restart, one dropped from the config stays until kubectl label KEY- removes it."""
+    key = "svccontroller.k3s.cattle.io/enablelb"
+    s1, a1 = hosts("pi-1"), hosts("pi-4")
+    s1.start("server", "--token", "t")
+    s1.wait_ready()
+    server = f"https://127.0.0.1:{s1.api}"
+    a1.start("agent", "--server", server, "--token", "t", "--node-label", "zone=a")
+    a1.wait_ready()
+    assert s1.nodes()["pi-4"]["metadata"]["labels"]["zone"] == "a"
+
+    a1.stop()
+    a1.start("agent", "--server", server, "--token", "t", "--node-label", f"{key}=true")
+    a1.wait_ready()
+    labels = s1.nodes()["pi-4"]["metadata"]["labels"]
+    assert (labels[key], labels["zone"]) == ("true", "a")  # added, and the old one kept
+
+    r = s1.run("kubectl", "label", "node", "pi-4", "zone=b")
+    assert (r.stdout, r.returncode) == ("", 1)
+    assert r.stderr == "error: 'zone' already has a value (a), and --overwrite is false\n"
+    r = s1.run("kubectl", "label", "node", "pi-4", "zone=b", "--overwrite")
+    assert (r.stdout, r.returncode) == ("node/pi-4 labeled\n", 0)
+    r = s1.run("kubectl", "label", "node", "pi-4", "zone-")
+    assert (r.stdout, r.returncode) == ("node/pi-4 unlabeled\n", 0)
+    r = s1.run("kubectl", "label", "node", "pi-4", "zone-")
+    assert (r.stdout, r.returncode) == ("node/pi-4 not labeled\n", 0)
+    labels = s1.nodes()["pi-4"]["metadata"]["labels"]
+    assert "zone" not in labels and labels[key] == "true"
+    assert labels["kubernetes.io/hostname"] == "pi-4"  # k3s's own labels stay
+    r = s1.run("kubectl", "label", "node", "gone", f"{key}-")
+    assert r.returncode == 1 and 'nodes "gone" not found' in r.stderr
