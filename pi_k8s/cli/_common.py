@@ -3,7 +3,9 @@ the hooks that draw an operation's progress with pi_k8s.console."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import getpass
 import inspect
 import traceback
 from collections.abc import Callable
@@ -15,7 +17,7 @@ import typer
 from pi_k8s import console, paths
 from pi_k8s import operations as ops
 from pi_k8s.cli._options import JsonOpt, PlanOpt, VerboseOpt
-from pi_k8s.errors import PiK8sError
+from pi_k8s.errors import PiK8sError, UsageError
 
 if TYPE_CHECKING:
     from pi_k8s.operations import Hooks, InventoryPlan
@@ -60,6 +62,23 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def become(ask: bool) -> contextlib.AbstractContextManager[None]:
+    """-K: ask for the sudo password (getpass: on the terminal, never echoed) and answer
+    the prompt of every playbook run inside with it; without -K, a context that does nothing."""
+    if not ask:
+        return contextlib.nullcontext()
+    try:
+        password = getpass.getpass("BECOME password: ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise UsageError(
+            "-K (--ask-become-pass) was given but no sudo password was typed.",
+            hint="Type the hosts' sudo password at the prompt, or leave out -K.",
+        )
+    return ops.become_password(password)
 
 
 def show_plan(cluster: str, plan: InventoryPlan) -> None:
