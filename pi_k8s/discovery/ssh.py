@@ -49,6 +49,8 @@ class SshTarget:
 def check_ssh_config(path: Path) -> None:
     """Refuse, before any scan, an --ssh-config that is missing or that asyncssh cannot parse."""
     hint = "Pass an OpenSSH client config file, e.g. --ssh-config ~/.ssh/config."
+    if path.is_dir():
+        raise UsageError(f"SSH config file {path} is a directory.", hint=hint)
     if not path.is_file():
         raise UsageError(f"SSH config file {path} does not exist.", hint=hint)
     try:
@@ -72,7 +74,13 @@ def resolve_target(name: str, settings: SshSettings) -> SshTarget:
     The address is the host's own (what the inventory and k3s use), even when SSH reaches
     it through a ProxyJump host: an IPv4 HostName, or a name this machine resolves.
     """
-    config = _client_config(settings.config_paths(), settings.user, name)
+    try:
+        config = _client_config(settings.config_paths(), settings.user, name)
+    except (OSError, UnicodeDecodeError, asyncssh.ConfigParseError) as exc:
+        raise UsageError(
+            f"Host {name}: cannot read the SSH config for it: {exc}",
+            hint="Fix that line of the SSH config (see ssh_config(5)).",
+        ) from None
     hostname = str(config.get("Hostname", name))
     port = int(config.get("Port", SSH_PORT))
     try:
@@ -191,6 +199,8 @@ async def ssh_probe(
                 user = conn.get_extra_info("username")
     except (OSError, asyncssh.Error, TimeoutError) as exc:
         return {"ssh_error": _ssh_reason(exc)}
+    except asyncssh.ConfigParseError as exc:  # a line of the host's Host block
+        return {"ssh_error": f"ssh config: {exc}"}
     stdout = result.stdout if isinstance(result.stdout, bytes) else b""
     fields = probe.identify(probe.split_sections(stdout))
     fields["ssh_user"] = user
