@@ -16,7 +16,7 @@ import typer
 
 from pi_k8s import console, paths
 from pi_k8s import operations as ops
-from pi_k8s.cli._options import JsonOpt, PlanOpt, VerboseOpt
+from pi_k8s.cli._options import AskBecomePassOpt, JsonOpt, PlanOpt, VerboseOpt
 from pi_k8s.errors import PiK8sError, UsageError
 
 if TYPE_CHECKING:
@@ -165,12 +165,17 @@ class Day2Output:
 
 _DAY2_OPTIONS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=option)
-    for name, option in (("check", PlanOpt), ("verbose", VerboseOpt), ("as_json", JsonOpt))
+    for name, option in (
+        ("check", PlanOpt),
+        ("verbose", VerboseOpt),
+        ("as_json", JsonOpt),
+        ("ask_become_pass", AskBecomePassOpt),
+    )
 ]
 
 
 def day2_command(schema: str) -> Callable[[F], F]:
-    """Declare --check, --verbose and --json once for every day-2 command.
+    """Declare --check, --verbose, --json and -K once for every day-2 command.
 
     The command takes ``out: Day2Output`` as its last parameter; Typer sees the three
     options in its place (the wrapper's ``__signature__``), and the command gets them as
@@ -182,9 +187,16 @@ def day2_command(schema: str) -> Callable[[F], F]:
 
         @functools.wraps(func)
         def wrapper(
-            *args: Any, check: bool = False, verbose: bool = False, as_json: bool = False, **kw: Any
+            *args: Any,
+            check: bool = False,
+            verbose: bool = False,
+            as_json: bool = False,
+            ask_become_pass: bool = False,
+            **kw: Any,
         ) -> Any:
-            return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
+            # -K: asked once, before the command; --check runs no playbook, asks nothing.
+            with become(ask_become_pass and not check):
+                return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
 
         wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_DAY2_OPTIONS]}
