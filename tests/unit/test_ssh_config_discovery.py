@@ -83,11 +83,11 @@ def test_a_missing_config_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_inventory_reaches_an_aliased_host_by_its_alias_through_the_same_config() -> None:
-    host = PiHost(ip="198.51.100.7", ssh_host="pi-far", ssh_config="/home/u/my ssh/config")
+    host = PiHost(ip="198.51.100.7", ssh_host="pi-far", ssh_config="/srv/lab/my ssh/config")
     assert host_entry(host, None) == {
         "ansible_host": "pi-far",
         "pi_k8s_ip": "198.51.100.7",
-        "ansible_ssh_extra_args": "-F '/home/u/my ssh/config'",
+        "ansible_ssh_extra_args": "-F '/srv/lab/my ssh/config'",
     }
 
 
