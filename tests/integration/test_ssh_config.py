@@ -9,7 +9,8 @@ rpi-2 is made the awkward host a user may have, in this module's fixture (not th
   by ``pi ALL=(ALL) ALL`` and pi gets a password), as on Ubuntu's default user.
 
 The real `pi-k8s` runs in its own process, as a user runs it: `discover --ssh-config
---host` finds both hosts through that config, `inventory` renders them, `bootstrap`
+--host` finds both hosts through that config (and through ~/.ssh/config when it is the
+user's own, without --ssh-config), `inventory` renders them, `bootstrap`
 without -K is refused with a hint naming -K, with -K (the password on stdin; the process
 has no terminal, so getpass reads it there) installs k3s through the jump host. The
 password is then searched for in everything the commands printed and in every file under
@@ -161,6 +162,25 @@ def test_1_discover_follows_the_ssh_config_through_the_jump_host(bed: tb.Testbed
         assert hv[name]["ansible_ssh_extra_args"] == f"-F {setup['config']}"
     S["inventory"] = inventory
     S["server"] = next(iter(data["children"]["server"]["hosts"]))
+
+
+def test_1b_without_ssh_config_discover_reads_the_users_own(
+    bed: tb.Testbed, setup, controller_home: Path
+) -> None:
+    ssh_dir = controller_home / ".ssh"
+    ssh_dir.mkdir(mode=0o700, exist_ok=True)
+    (ssh_dir / "config").write_text(setup["config"].read_text())
+    try:
+        proc = pi_k8s(
+            "discover", "--host", "rpi-2", "--known-hosts", str(setup["files"] / "kh-home"),
+            "--json",
+        )  # fmt: skip
+    finally:
+        (ssh_dir / "config").unlink()
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (host,) = json.loads(proc.stdout)
+    assert (host["hostname"], host["ip"], host["is_pi"]) == ("rpi-2", ip_of(bed, "rpi-2"), True)
+    assert host["ssh_host"] == "rpi-2" and host["ssh_config"] is None
 
 
 def test_2_bootstrap_without_K_is_refused_with_a_hint_naming_K(bed: tb.Testbed, setup, airgap):
