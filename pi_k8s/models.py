@@ -37,7 +37,14 @@ class PiHost:
     root_kind: str | None = None  # sd | usb | nvme | emmc | other | unknown
     ssh_user: str | None = None
     ssh_error: str | None = None
-    sources: list[str] = field(default_factory=list)  # tcp, neighbour, mdns, ssh
+    # tcp, neighbour, mdns, named (an address given), ssh-config (a Host alias), ssh
+    sources: list[str] = field(default_factory=list)
+    # The name SSH reached the host by when it is not ``ip``: a Host alias of the OpenSSH
+    # config (``discover --host``); the inventory then uses it as ansible_host.
+    ssh_host: str | None = None
+    # The OpenSSH config file discover read, when not ~/.ssh/config (``--ssh-config``);
+    # the inventory hands it to Ansible's ssh (-F).
+    ssh_config: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

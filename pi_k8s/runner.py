@@ -8,13 +8,15 @@ turns a failure into a ``PlaybookFailed`` error for the CLI.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import shutil
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,23 @@ from pi_k8s import paths
 from pi_k8s.errors import PlaybookFailed, SpecError
 
 KEEP_RUNS = 20
+# ansible-playbook's prompt for --ask-become-pass ("BECOME password: "), which
+# ansible-runner answers through pexpect: the password is in no argument, file or variable.
+BECOME_PROMPT = r"^BECOME password.*:\s*?$"
+_BECOME_PASSWORD: ContextVar[str | None] = ContextVar("pi_k8s_become_password", default=None)
+# What Ansible says when sudo wants a password it was not given, or refused the one given.
+_SUDO_PASSWORD_MESSAGES = ("missing sudo password", "incorrect sudo password")
+
+
+@contextlib.contextmanager
+def become_password(password: str | None) -> Iterator[None]:
+    """Every playbook run inside answers sudo's password prompt with ``password`` (None:
+    no prompt is expected; the hosts' sudo must not ask)."""
+    token = _BECOME_PASSWORD.set(password or None)
+    try:
+        yield
+    finally:
+        _BECOME_PASSWORD.reset(token)
 
 
 @dataclass
@@ -98,6 +117,21 @@ class RunResult:
             raise PlaybookFailed(
                 f"{self.playbook} was cancelled.",
                 hint=f"Re-run to finish; artifacts are in {self.artifacts}.",
+            )
+        sudo = sorted(
+            {f.host for f in self.failures if _SUDO_PASSWORD_MESSAGES[0] in f.message.lower()}
+        )
+        wrong = sorted(
+            {f.host for f in self.failures if _SUDO_PASSWORD_MESSAGES[1] in f.message.lower()}
+        )
+        if sudo or wrong:
+            named = ", ".join(sudo or wrong)
+            raise PlaybookFailed(
+                f"{self.playbook} failed: sudo on {named} "
+                + ("asks for a password and none was given." if sudo else "refused the password."),
+                hint="Pass -K (--ask-become-pass) to be asked for the sudo password"
+                + (" and type it again" if wrong and not sudo else "")
+                + f"; Ansible's full log is in {self.artifacts}.",
             )
         lines = []
         for f in self.failures:
@@ -250,6 +284,9 @@ def run_playbook(
         cmdline.append("--syntax-check")
     if tags:
         cmdline += ["--tags", tags]
+    password = _BECOME_PASSWORD.get()
+    if password and not syntax_check:
+        cmdline.append("--ask-become-pass")
 
     def handler(event: dict[str, Any]) -> bool:
         if on_event is not None:
@@ -276,6 +313,7 @@ def run_playbook(
         "cancel_callback": lambda: stop.is_set() or (cancel is not None and cancel.is_set()),
         "rotate_artifacts": 1,
         "suppress_env_files": True,
+        "passwords": {BECOME_PROMPT: password} if password and not syntax_check else None,
     }
     stop = threading.Event()
     old_cwd = os.getcwd()

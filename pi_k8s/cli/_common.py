@@ -3,7 +3,9 @@ the hooks that draw an operation's progress with pi_k8s.console."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import getpass
 import inspect
 import traceback
 from collections.abc import Callable
@@ -14,8 +16,8 @@ import typer
 
 from pi_k8s import console, paths
 from pi_k8s import operations as ops
-from pi_k8s.cli._options import JsonOpt, PlanOpt, VerboseOpt
-from pi_k8s.errors import PiK8sError
+from pi_k8s.cli._options import AskBecomePassOpt, JsonOpt, PlanOpt, VerboseOpt
+from pi_k8s.errors import PiK8sError, UsageError
 
 if TYPE_CHECKING:
     from pi_k8s.operations import Hooks, InventoryPlan
@@ -60,6 +62,23 @@ def handles_errors(func: F) -> F:
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def become(ask: bool) -> contextlib.AbstractContextManager[None]:
+    """-K: ask for the sudo password (getpass: on the terminal, never echoed) and answer
+    the prompt of every playbook run inside with it; without -K, a context that does nothing."""
+    if not ask:
+        return contextlib.nullcontext()
+    try:
+        password = getpass.getpass("BECOME password: ")
+    except EOFError:
+        password = ""
+    if not password:
+        raise UsageError(
+            "-K (--ask-become-pass) was given but no sudo password was typed.",
+            hint="Type the hosts' sudo password at the prompt, or leave out -K.",
+        )
+    return ops.become_password(password)
 
 
 def show_plan(cluster: str, plan: InventoryPlan) -> None:
@@ -146,12 +165,17 @@ class Day2Output:
 
 _DAY2_OPTIONS = [
     inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=option)
-    for name, option in (("check", PlanOpt), ("verbose", VerboseOpt), ("as_json", JsonOpt))
+    for name, option in (
+        ("check", PlanOpt),
+        ("verbose", VerboseOpt),
+        ("as_json", JsonOpt),
+        ("ask_become_pass", AskBecomePassOpt),
+    )
 ]
 
 
 def day2_command(schema: str) -> Callable[[F], F]:
-    """Declare --check, --verbose and --json once for every day-2 command.
+    """Declare --check, --verbose, --json and -K once for every day-2 command.
 
     The command takes ``out: Day2Output`` as its last parameter; Typer sees the three
     options in its place (the wrapper's ``__signature__``), and the command gets them as
@@ -163,9 +187,16 @@ def day2_command(schema: str) -> Callable[[F], F]:
 
         @functools.wraps(func)
         def wrapper(
-            *args: Any, check: bool = False, verbose: bool = False, as_json: bool = False, **kw: Any
+            *args: Any,
+            check: bool = False,
+            verbose: bool = False,
+            as_json: bool = False,
+            ask_become_pass: bool = False,
+            **kw: Any,
         ) -> Any:
-            return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
+            # -K: asked once, before the command; --check runs no playbook, asks nothing.
+            with become(ask_become_pass and not check):
+                return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
 
         wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]
         wrapper.__annotations__ = {p.name: p.annotation for p in [*own, *_DAY2_OPTIONS]}

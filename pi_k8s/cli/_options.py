@@ -34,6 +34,16 @@ CheckOpt = Annotated[
 LimitOpt = Annotated[
     str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
 ]
+# The commands whose playbooks run with become (sudo on the hosts).
+AskBecomePassOpt = Annotated[
+    bool,
+    typer.Option(
+        "--ask-become-pass",
+        "-K",
+        help="Ask for the hosts' sudo password (for hosts whose sudo wants one) and answer "
+        "Ansible's prompt with it; it is never put in an argument, a file or a log.",
+    ),
+]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Stream Ansible's own output.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON only.")]
 

@@ -10,12 +10,13 @@ from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import (
     Day2Output,
+    become,
     console_hooks,
     day2_command,
     handles_errors,
     progress_hooks,
 )
-from pi_k8s.cli._options import ClusterOpt, JsonOpt, VerboseOpt, YesOpt
+from pi_k8s.cli._options import AskBecomePassOpt, ClusterOpt, JsonOpt, VerboseOpt, YesOpt
 from pi_k8s.errors import UsageError
 
 app = typer.Typer(
@@ -35,12 +36,14 @@ def backup(
     ] = None,
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
+    ask_become_pass: AskBecomePassOpt = False,
 ) -> None:
     """Snapshot the datastore (etcd snapshot, or SQLite's server/db) with the token."""
     if ctx.invoked_subcommand:
         return
     hooks = progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose)
-    result = ops.run_backup(cluster=cluster, keep=keep, verbose=verbose, hooks=hooks)
+    with become(ask_become_pass):
+        result = ops.run_backup(cluster=cluster, keep=keep, verbose=verbose, hooks=hooks)
     if as_json:
         console.print_json(
             {

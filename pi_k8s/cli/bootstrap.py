@@ -9,9 +9,10 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
+from pi_k8s.cli._common import become, console_hooks, handles_errors, progress_hooks
 from pi_k8s.cli._options import (
     AirgapOpt,
+    AskBecomePassOpt,
     CheckOpt,
     ClusterOpt,
     FromOpt,
@@ -57,6 +58,7 @@ def bootstrap(
         typer.Option("--syntax-check", help="Only check the playbook's syntax; touch no host."),
     ] = False,
     as_json: JsonOpt = False,
+    ask_become_pass: AskBecomePassOpt = False,
 ) -> None:
     """Prepare the Pis, install k3s servers and agents, fetch the kubeconfig, verify."""
     if syntax_check:
@@ -89,6 +91,13 @@ def bootstrap(
             "--from and --subnet only go with --spec.",
             hint="With --inventory the hosts are the inventory's; drop --from and --subnet.",
         )
+    if ask_become_pass and verify and not check:
+        # verify reads the hosts through testinfra's sudo, which cannot answer a prompt.
+        console.warn(
+            "-K: the verification at the end is skipped (it runs sudo without a password); "
+            "check the cluster with kubectl."
+        )
+        verify = False
     options = ops.BootstrapOptions(
         check=check,
         limit=limit,
@@ -101,14 +110,15 @@ def bootstrap(
         workloads=not skip_workloads,
         verbose=verbose,
     )
-    result = ops.run_bootstrap(
-        inventory=None if spec is not None else ops.target_inventory(cluster, inventory),
-        spec=spec,
-        from_file=from_file,
-        subnets=subnet or [],
-        options=options,
-        hooks=progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose),
-    )
+    with become(ask_become_pass):
+        result = ops.run_bootstrap(
+            inventory=None if spec is not None else ops.target_inventory(cluster, inventory),
+            spec=spec,
+            from_file=from_file,
+            subnets=subnet or [],
+            options=options,
+            hooks=progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose),
+        )
     if as_json:
         console.print_json(
             {

@@ -71,6 +71,25 @@ def discover_command(
         ),
     ] = None,
     no_mdns: Annotated[bool, typer.Option("--no-mdns", help="Do not use mDNS.")] = False,
+    ssh_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--ssh-config",
+            "-F",
+            help="OpenSSH client config to read instead of ~/.ssh/config "
+            "(Host, HostName, Port, User, IdentityFile, ProxyJump).",
+        ),
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--host",
+            "-H",
+            help="Also probe this host over SSH without a sweep: a Host of the SSH config "
+            "(e.g. one behind a ProxyJump host) or an address (repeatable). "
+            "Without --subnet, only these are probed.",
+        ),
+    ] = None,
 ) -> None:
     """Find the Raspberry Pis on the LAN and identify them over SSH."""
     hosts = ops.discover_hosts(
@@ -81,6 +100,8 @@ def discover_command(
         identity=identity,
         known_hosts=known_hosts,
         mdns_interfaces=[] if no_mdns else (mdns_interface or None),
+        ssh_config=ssh_config,
+        hosts=host or [],
         output=output,
         hooks=ops.Hooks(step=console.step),
     )
@@ -89,7 +110,7 @@ def discover_command(
     else:
         console.hosts_table(hosts)
     if not any(h.is_pi for h in hosts):
-        searched = ", ".join(subnet) if subnet else "this machine's subnets"
+        searched = ", ".join([*(subnet or []), *(host or [])]) or "this machine's subnets"
         raise NothingFound(
             f"No Raspberry Pi found on {searched} ({len(hosts)} other hosts answered).",
             hint="Check --subnet, that the Pis are powered and on this LAN, and that SSH "

@@ -8,8 +8,9 @@ import typer
 
 from pi_k8s import console
 from pi_k8s import operations as ops
-from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
+from pi_k8s.cli._common import become, console_hooks, handles_errors, progress_hooks
 from pi_k8s.cli._options import (
+    AskBecomePassOpt,
     CheckOpt,
     ClusterOpt,
     InventoryOpt,
@@ -55,6 +56,7 @@ def reset(
     check: CheckOpt = False,
     verbose: VerboseOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    ask_become_pass: AskBecomePassOpt = False,
 ) -> None:
     """Uninstall k3s and put back what pi-k8s changed; reboot only where cmdline.txt changed."""
     options = ops.ResetOptions(limit=limit, check=check, forget=forget, verbose=verbose)
@@ -75,7 +77,8 @@ def reset(
             console.info("Nothing was reset.")
             return
     hooks = progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose)
-    result = ops.run_reset(plan, options, hooks)
+    with become(ask_become_pass):
+        result = ops.run_reset(plan, options, hooks)
     if as_json:
         console.print_json(_to_dict(result, check), schema="reset")
     elif check:

@@ -122,7 +122,7 @@ def release_of(inv: AnsibleInventory, extravars: Mapping[str, Any]) -> K3sReleas
 def _member(host: str, role: str, order: int, hv: Mapping[str, Any]) -> Member:
     return Member(
         hostname=host,
-        ip=_str(hv.get("ansible_host")),
+        ip=_str(hv.get("pi_k8s_ip") or hv.get("ansible_host")),
         mac=_str(hv.get("pi_k8s_mac")),
         board=_str(hv.get("pi_k8s_model")),
         role="server" if role == "server" else "agent",
@@ -133,7 +133,7 @@ def _member(host: str, role: str, order: int, hv: Mapping[str, Any]) -> Member:
 
 def _refresh(member: Member, hv: Mapping[str, Any]) -> None:
     """A member's address or board may change (DHCP, a moved SD card); role and order not."""
-    member.ip = _str(hv.get("ansible_host")) or member.ip
+    member.ip = _str(hv.get("pi_k8s_ip") or hv.get("ansible_host")) or member.ip
     member.mac = _str(hv.get("pi_k8s_mac")) or member.mac
     member.board = _str(hv.get("pi_k8s_model")) or member.board
 

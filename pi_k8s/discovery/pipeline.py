@@ -12,7 +12,16 @@ from pi_k8s import oui, paths
 from pi_k8s.discovery.candidates import Candidate
 from pi_k8s.discovery.mdns import mdns_browse
 from pi_k8s.discovery.neighbours import neighbour_table
-from pi_k8s.discovery.ssh import SSH_PORT, KnownHosts, SshSettings, check_identity, ssh_probe
+from pi_k8s.discovery.ssh import (
+    SSH_PORT,
+    KnownHosts,
+    SshSettings,
+    SshTarget,
+    check_identity,
+    check_ssh_config,
+    resolve_target,
+    ssh_probe,
+)
 from pi_k8s.discovery.subnets import default_subnets, local_addresses, parse_subnets
 from pi_k8s.discovery.tcp_sweep import sweep
 from pi_k8s.errors import UsageError
@@ -37,7 +46,8 @@ def discover(
     ssh_concurrency: int = 32,
     mdns_interfaces: Sequence[str] | None = None,
     mdns_duration: float = 1.0,
-    ssh_config: Sequence[str] | None = None,
+    ssh_config: str | Path | None = None,
+    hosts: Sequence[str] = (),
     progress: Progress = _noop,
 ) -> list[PiHost]:
     """Find the hosts on ``subnets`` and identify which are Raspberry Pis.
@@ -47,11 +57,21 @@ def discover(
     ``mdns_interfaces``: addresses of this machine to run mDNS on; None means this
     machine's addresses inside ``subnets``; an empty list turns mDNS off.
     ``known_hosts``: pi-k8s's own file (default ``$PI_K8S_STATE_DIR/known_hosts``).
+    ``ssh_config``: the OpenSSH client config SSH reads (default ~/.ssh/config).
+    ``hosts``: names (Host aliases of that config) or addresses to probe over SSH as well,
+    without a sweep: the way to reach a host behind a ProxyJump host. With ``hosts`` and
+    no ``subnets``, nothing is swept.
     The machine's own addresses are not probed. Returns every host that answered,
     sorted by address.
     """
-    networks = parse_subnets(subnets) if subnets else default_subnets()
-    if not networks:
+    config_path = Path(ssh_config).expanduser() if ssh_config else None
+    if config_path is not None:
+        check_ssh_config(config_path)
+    if hosts and not subnets:
+        networks = []
+    else:
+        networks = parse_subnets(subnets) if subnets else default_subnets()
+    if not networks and not hosts:
         raise UsageError(
             "No subnet to search: this machine has no IPv4 interface besides loopback.",
             hint="Pass --subnet CIDR.",
@@ -64,8 +84,9 @@ def discover(
         identity=identity_path,
         known_hosts=Path(known_hosts) if known_hosts else paths.state_dir() / "known_hosts",
         timeout=ssh_timeout,
-        config=ssh_config,
+        config=[str(config_path)] if config_path else None,
     )
+    targets = [resolve_target(name, settings) for name in dict.fromkeys(hosts)]
     own = local_addresses()
     if mdns_interfaces is None:
         mdns_interfaces = [str(i.ip) for i in own if any(i.ip in net for net in networks)]
@@ -80,6 +101,8 @@ def discover(
             mdns_duration=mdns_duration,
             exclude={str(i.ip) for i in own},
             progress=progress,
+            targets=targets,
+            ssh_config=str(config_path) if config_path else None,
         )
     )
 
@@ -95,17 +118,22 @@ async def find_hosts(
     mdns_duration: float,
     exclude: set[str],
     progress: Progress,
+    targets: Sequence[SshTarget] = (),
+    ssh_config: str | None = None,
 ) -> list[PiHost]:
-    described = ", ".join(str(n) for n in networks)
-    progress(
-        f"sweeping {described} (TCP {SSH_PORT})"
-        + (f" and browsing mDNS on {', '.join(mdns_interfaces)}" if mdns_interfaces else "")
-    )
-    alive, mdns_found = await asyncio.gather(
-        sweep(networks, timeout=timeout, concurrency=concurrency, exclude=exclude),
-        mdns_browse(mdns_interfaces, duration=mdns_duration),
-    )
     candidates: dict[str, Candidate] = {}
+    alive: set[str] = set()
+    mdns_found: Sequence[Any] = []
+    if networks:
+        described = ", ".join(str(n) for n in networks)
+        progress(
+            f"sweeping {described} (TCP {SSH_PORT})"
+            + (f" and browsing mDNS on {', '.join(mdns_interfaces)}" if mdns_interfaces else "")
+        )
+        alive, mdns_found = await asyncio.gather(
+            sweep(networks, timeout=timeout, concurrency=concurrency, exclude=exclude),
+            mdns_browse(mdns_interfaces, duration=mdns_duration),
+        )
 
     def add(ip: str) -> Candidate:
         return candidates.setdefault(ip, Candidate(ip))
@@ -126,6 +154,9 @@ async def find_hosts(
         c.mac = c.mac or found.mac
         c.hostname = c.hostname or found.hostname
         c.seen("mdns")
+    named = {t.address: t for t in targets}
+    for t in targets:
+        add(t.address).seen("ssh-config" if t.name != t.address else "named")
     progress(f"{len(candidates)} hosts answered; probing them over SSH")
 
     known = KnownHosts(settings.known_hosts)
@@ -133,8 +164,13 @@ async def find_hosts(
 
     async def identify(c: Candidate) -> PiHost:
         async with limit:
-            fields = await ssh_probe(c.ip, settings, known)
-        return _host(c, fields)
+            fields = await ssh_probe(c.ip, settings, known, named.get(c.ip))
+        host = _host(c, fields)
+        target = named.get(c.ip)
+        if target is not None and target.name != target.address:
+            host.ssh_host = target.name  # the inventory reaches it by this name, as SSH did
+        host.ssh_config = ssh_config
+        return host
 
     hosts = await asyncio.gather(*(identify(c) for c in candidates.values()))
     known.save()

@@ -24,9 +24,16 @@ def _host_vars(spec: ClusterSpec, h: PiHost, override: HostOverride | None) -> d
 
 def host_entry(h: PiHost, user: str | None) -> dict[str, Any]:
     """A host's inventory variables: how to reach it, and what discovery found."""
-    hv: dict[str, Any] = {"ansible_host": h.ip}
+    # A host discover reached by a Host alias of the SSH config is reached by it again:
+    # OpenSSH then applies the same Host block (HostName, Port, User, ProxyJump …).
+    # The host's own address then goes in pi_k8s_ip (k3s_node_address: how others reach it).
+    hv: dict[str, Any] = {"ansible_host": h.ssh_host or h.ip}
+    if h.ssh_host:
+        hv["pi_k8s_ip"] = h.ip
     if user:
         hv["ansible_user"] = user
+    if h.ssh_config:  # the config discover read instead of ~/.ssh/config
+        hv["ansible_ssh_extra_args"] = f"-F {_shell_word(h.ssh_config)}"
     facts = {
         "pi_k8s_mac": h.mac.lower() if h.mac else None,
         "pi_k8s_arch": h.kernel_arch,

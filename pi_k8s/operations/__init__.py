@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from pi_k8s.operations.clusters import (
         DEFAULT_INVENTORY,
         ClusterSummary,
+        become_password,
         list_clusters,
         target_inventory,
     )
@@ -56,6 +57,7 @@ _WHERE = {
     "DEFAULT_INVENTORY": "clusters",
     "DEFAULT_MIN_FREE_MB": "verify",
     "DNS_SMOKE_IMAGE": "verify",
+    "become_password": "clusters",
     "AddPlan": "nodes_add",
     "AddResult": "nodes_add",
     "Backup": "backup",
@@ -141,6 +143,7 @@ __all__ = [
     "UpgradeResult",
     "WaitResult",
     "add_nodes",
+    "become_password",
     "check_syntax",
     "cluster_status",
     "discover_hosts",

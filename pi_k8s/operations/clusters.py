@@ -15,6 +15,7 @@ from pi_k8s.clusters.record import inventory_cluster_name, now
 from pi_k8s.errors import UsageError
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import RunResult
+from pi_k8s.runner import become_password as become_password  # pi_k8s.operations's
 
 # Where commands look when neither --cluster nor --inventory is given and pi-k8s
 # remembers no cluster (a hand-written inventory in the usual place).

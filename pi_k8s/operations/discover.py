@@ -20,6 +20,8 @@ class ScanSettings(TypedDict, total=False):
     identity: Path | None  # SSH private key
     known_hosts: Path | None  # where host keys are recorded (default: the state dir's)
     mdns_interfaces: Sequence[str] | None  # [] turns mDNS off; None: this machine's
+    ssh_config: Path | None  # the OpenSSH client config (default: ~/.ssh/config)
+    hosts: Sequence[str]  # Host aliases or addresses to probe too, without a sweep
 
 
 def discover_hosts(

@@ -104,3 +104,8 @@ def test_paramiko_counts_as_ssh() -> None:
 def test_no_address_at_all_names_the_host() -> None:
     with pytest.raises(AnsibleFilterError, match="pi-b has no address"):
         k3s_node_address({"inventory_hostname": "pi-b", "ansible_connection": "local"})
+
+
+def test_a_host_reached_by_an_ssh_config_alias_is_reached_by_others_at_pi_k8s_ip() -> None:
+    hv = {"ansible_host": "pi-behind-jump", "pi_k8s_ip": "192.0.2.12"}
+    assert k3s_node_address(hv) == "192.0.2.12"
