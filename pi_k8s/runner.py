@@ -9,6 +9,7 @@ turns a failure into a ``PlaybookFailed`` error for the CLI.
 from __future__ import annotations
 
 import contextlib
+import functools
 import datetime as _dt
 import json
 import os
@@ -28,20 +29,33 @@ KEEP_RUNS = 20
 # ansible-playbook's prompt for --ask-become-pass ("BECOME password: "), which
 # ansible-runner answers through pexpect: the password is in no argument, file or variable.
 BECOME_PROMPT = r"^BECOME password.*:\s*?$"
-_BECOME_PASSWORD: ContextVar[str | None] = ContextVar("pi_k8s_become_password", default=None)
+_BECOME_PASSWORD: ContextVar[Callable[[], str | None] | None] = ContextVar(
+    "pi_k8s_become_password", default=None
+)
 # What Ansible says when sudo wants a password it was not given, or refused the one given.
 _SUDO_PASSWORD_MESSAGES = ("missing sudo password", "incorrect sudo password")
 
 
 @contextlib.contextmanager
-def become_password(password: str | None) -> Iterator[None]:
+def become_password(password: str | Callable[[], str] | None) -> Iterator[None]:
     """Every playbook run inside answers sudo's password prompt with ``password`` (None:
-    no prompt is expected; the hosts' sudo must not ask)."""
-    token = _BECOME_PASSWORD.set(password or None)
+    no prompt is expected; the hosts' sudo must not ask). A function in its place is called
+    once, when the first playbook starts, so input refused before any run asks nothing."""
+    if callable(password):
+        ask = functools.cache(password)
+        token = _BECOME_PASSWORD.set(lambda: ask() or None)
+    else:
+        token = _BECOME_PASSWORD.set((lambda: password or None) if password else None)
     try:
         yield
     finally:
         _BECOME_PASSWORD.reset(token)
+
+
+def current_become_password() -> str | None:
+    """The password the runs inside ``become_password`` answer with (asked now if not yet)."""
+    get = _BECOME_PASSWORD.get()
+    return get() if get is not None else None
 
 
 @dataclass
@@ -284,8 +298,8 @@ def run_playbook(
         cmdline.append("--syntax-check")
     if tags:
         cmdline += ["--tags", tags]
-    password = _BECOME_PASSWORD.get()
-    if password and not syntax_check:
+    password = None if syntax_check else current_become_password()
+    if password:
         cmdline.append("--ask-become-pass")
 
     def handler(event: dict[str, Any]) -> bool:

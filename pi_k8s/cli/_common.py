@@ -65,10 +65,13 @@ def handles_errors(func: F) -> F:
 
 
 def become(ask: bool) -> contextlib.AbstractContextManager[None]:
-    """-K: ask for the sudo password (getpass: on the terminal, never echoed) and answer
-    the prompt of every playbook run inside with it; without -K, a context that does nothing."""
-    if not ask:
-        return contextlib.nullcontext()
+    """-K: every playbook run inside answers sudo's prompt with the password, asked once
+    (getpass: on the terminal, never echoed) when the first playbook starts, so input the
+    command refuses first asks nothing; without -K, a context that does nothing."""
+    return ops.become_password(_ask_become_password) if ask else contextlib.nullcontext()
+
+
+def _ask_become_password() -> str:
     try:
         password = getpass.getpass("BECOME password: ")
     except EOFError:
@@ -78,7 +81,7 @@ def become(ask: bool) -> contextlib.AbstractContextManager[None]:
             "-K (--ask-become-pass) was given but no sudo password was typed.",
             hint="Type the hosts' sudo password at the prompt, or leave out -K.",
         )
-    return ops.become_password(password)
+    return password
 
 
 def show_plan(cluster: str, plan: InventoryPlan) -> None:

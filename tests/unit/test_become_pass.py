@@ -2,8 +2,8 @@
 
 tests/integration/test_ssh_config.py proves it end to end for bootstrap on a host whose
 sudo wants a password. Here, for every command that runs a playbook with become: -K asks
-once (getpass, replaced here: no terminal in a unit test) and the command's operation
-runs inside ``runner.become_password``; without -K nothing is asked. And run_playbook
+once (getpass, replaced here: no terminal in a unit test), when the first playbook
+starts, and the command's operation runs inside ``runner.become_password``; without -K nothing is asked. And run_playbook
 turns that password into ansible-runner's ``passwords`` and ``--ask-become-pass``, never
 into extravars or the command line (ansible_runner.run_async replaced: it would start
 ansible-playbook).
@@ -54,7 +54,7 @@ def seen(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
         return PASSWORD
 
     def operation(*_: Any, **__: Any) -> Any:
-        record["password"] = runner._BECOME_PASSWORD.get()
+        record["password"] = runner.current_become_password()
         raise Stop("stopped here", hint="test")
 
     monkeypatch.setattr(getpass, "getpass", ask)
@@ -81,7 +81,7 @@ def test_K_asks_once_and_the_operation_runs_with_the_password(command: str, seen
     assert "stopped here" in result.output
     assert (seen["asked"], seen["prompt"]) == (1, "BECOME password: ")
     assert seen["password"] == PASSWORD
-    assert runner._BECOME_PASSWORD.get() is None  # only for the command's run
+    assert runner.current_become_password() is None  # only for the command's run
     assert PASSWORD not in result.output
 
 
@@ -99,6 +99,25 @@ def test_an_empty_password_is_a_usage_error(seen, monkeypatch: pytest.MonkeyPatc
     assert result.exit_code == 2, result.output
     assert "no sudo password was typed" in result.output
     assert seen["password"] == "unset"  # the operation never ran
+
+
+def test_input_refused_before_any_playbook_asks_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The password is asked when the first playbook starts: an inventory bootstrap refuses
+    (here a pool with servicelb) never gets that far, so the user types nothing for it."""
+    asked: list[str] = []
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": asked.append(prompt) or PASSWORD)
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    inv = tmp_path / "hosts.yml"
+    inv.write_text(
+        "all: {children: {k3s_cluster: {children: {server: {hosts: {s1: {ansible_host: "
+        "127.0.0.1}}}}, vars: {cluster_lb_pool: 10.0.0.240/29}}}}\n"
+    )
+    result = invoke(["bootstrap", "-i", str(inv), "-K"], str(inv))
+    assert result.exit_code == 3, result.output
+    assert "cluster_lb_pool 10.0.0.240/29 is set but cluster_lb is servicelb" in result.output
+    assert asked == []
 
 
 def _run_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
