@@ -9,8 +9,8 @@ turns a failure into a ``PlaybookFailed`` error for the CLI.
 from __future__ import annotations
 
 import contextlib
-import functools
 import datetime as _dt
+import functools
 import json
 import os
 import shutil
