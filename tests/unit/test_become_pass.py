@@ -5,8 +5,8 @@ sudo wants a password. Here, for every command that runs a playbook with become:
 once (getpass, replaced here: no terminal in a unit test), when the first playbook
 starts, and the command's operation runs inside ``runner.become_password``; without -K
 nothing is asked. And run_playbook turns that password into ansible-runner's
-``passwords`` and ``--ask-become-pass``, never into extravars or the command line (ansible_runner.run_async replaced: it would start
-ansible-playbook).
+``passwords`` and ``--ask-become-pass``, never into extravars or the command line
+(ansible_runner.run_async replaced: it would start ansible-playbook).
 """
 
 from __future__ import annotations
