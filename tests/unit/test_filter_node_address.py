@@ -20,7 +20,7 @@ from ansible.errors import AnsibleFilterError
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugins" / "filter"))
-from k3s_address import k3s_node_address  # noqa: E402
+from k3s_address import k3s_api_address, k3s_node_address  # noqa: E402
 
 sys.path.pop(0)
 
@@ -53,7 +53,9 @@ def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
                 {
                     "ansible.builtin.debug": {
                         "msg": "{{ {'ssh': hostvars['pi-ssh'] | k3s_node_address,"
-                        " 'podman': hostvars['pi-podman'] | k3s_node_address} | to_json }}"
+                        " 'podman': hostvars['pi-podman'] | k3s_node_address,"
+                        " 'api': ['pi-podman', 'pi-ssh'] | k3s_api_address(hostvars, '')}"
+                        " | to_json }}"
                     }
                 },
             ],
@@ -86,6 +88,7 @@ def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
     assert (json.loads(result) if isinstance(result, str) else result) == {
         "ssh": "192.0.2.10",
         "podman": "10.9.9.9",
+        "api": "10.9.9.9",
     }
 
 
@@ -104,3 +107,32 @@ def test_paramiko_counts_as_ssh() -> None:
 def test_no_address_at_all_names_the_host() -> None:
     with pytest.raises(AnsibleFilterError, match="pi-b has no address"):
         k3s_node_address({"inventory_hostname": "pi-b", "ansible_connection": "local"})
+
+
+SERVERS = {
+    "pi-1": {"inventory_hostname": "pi-1", "ansible_host": "192.0.2.1"},
+    "pi-2": {"inventory_hostname": "pi-2", "ansible_host": "192.0.2.2"},
+}
+
+
+def test_api_address_is_the_first_non_empty_choice() -> None:
+    assert k3s_api_address(["pi-1", "pi-2"], SERVERS, "", "192.0.2.50") == "192.0.2.50"
+    assert k3s_api_address(["pi-1"], SERVERS, "api.lan", "192.0.2.50") == "api.lan"
+
+
+def test_api_address_without_choices_is_the_first_servers() -> None:
+    assert k3s_api_address(["pi-2", "pi-1"], SERVERS, "", "") == "192.0.2.2"
+    assert k3s_api_address(["pi-1", "pi-2"], SERVERS) == "192.0.2.1"
+
+
+def test_api_address_without_servers_says_so() -> None:
+    with pytest.raises(AnsibleFilterError, match="no server"):
+        k3s_api_address([], SERVERS, "")
+
+
+def test_one_definition_of_the_api_address() -> None:
+    """The three roles derive the API address only through the filter."""
+    for role in ("k3s_server", "k3s_agent", "k3s_kubeconfig"):
+        text = (REPO / "roles" / role / "vars" / "main.yml").read_text()
+        assert "| k3s_api_address(hostvars" in text, role
+        assert "k3s_node_address" not in text, role
