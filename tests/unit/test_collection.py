@@ -120,6 +120,15 @@ def test_playbook_by_fqcn_passes_syntax_check_outside_the_repo(
     assert f"playbook: {built['root']}/playbooks/{name}.yml" in proc.stdout
 
 
+def test_a_users_playbook_imports_site_by_fqcn(built: dict[str, Path], tmp_path: Path) -> None:
+    """What an AWX project holds: a playbook of its own that imports the collection's."""
+    own = tmp_path / "bootstrap.yml"
+    own.write_text(yaml.safe_dump([{"ansible.builtin.import_playbook": f"{col.FQCN}.site"}]))
+    proc = run(built, "ansible-playbook", "-i", "localhost,", str(own), "--syntax-check")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ERROR" not in proc.stderr
+
+
 def test_filter_by_fqcn_from_the_installed_collection(
     built: dict[str, Path], tmp_path: Path
 ) -> None:
