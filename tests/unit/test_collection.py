@@ -11,6 +11,7 @@ cluster from the same installed collection.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tarfile
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 import pi_k8s
+from pi_k8s import paths
 from tests import collection as col
 
 REPO = col.REPO
@@ -81,6 +83,30 @@ def test_tarball_holds_the_content_and_nothing_of_the_package(built: dict[str, P
     # Nothing of the Python package, its tests or the k3s stand-in; no compiled files.
     assert not [n for n in names if "standin" in n or "__pycache__" in n or n.endswith(".pyc")]
     assert manifest["collection_info"]["dependencies"] == {"community.general": ">=9.0.0"}
+
+
+def test_link_collection_makes_a_collections_path_of_this_tree(tmp_path: Path) -> None:
+    """How a checkout (.collections/) and pi-k8s's runs (its state dir) find pik8s.cluster."""
+    where = tmp_path / "collections"
+    link = where / "ansible_collections" / "pik8s" / "cluster"
+    link.mkdir(parents=True)  # a copy installed there before: replaced by the link
+    (link / "galaxy.yml").write_text("old")
+    assert paths.link_collection(where) == where
+    assert link.is_symlink() and link.resolve() == paths.content_dir().resolve()
+    assert paths.link_collection(where) == where  # again: unchanged
+    assert (link / "plugins" / "filter" / "k3s_address.py").is_file()
+
+
+def test_roles_call_their_filters_by_fqcn() -> None:
+    """Inside a collection, ansible-core finds a filter by its short name only among its
+    own and the configured filter_plugins: the roles call this collection's by FQCN."""
+    filters = []
+    for plugin in (REPO / "plugins" / "filter").glob("*.py"):
+        filters += re.findall(r'"(k3s_\w+)": k3s_', plugin.read_text())
+    assert "k3s_api_address" in filters
+    short = re.compile(r"(\|\s*|')(" + "|".join(filters) + r")\b")
+    for path in [*(REPO / "roles").rglob("*.yml"), *(REPO / "playbooks").glob("*.yml")]:
+        assert not short.search(path.read_text()), path
 
 
 def test_roles_carry_no_plugins_of_their_own() -> None:

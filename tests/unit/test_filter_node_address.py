@@ -2,8 +2,9 @@
 
 k3s_server, k3s_agent and k3s_kubeconfig each used to carry their own copy of this Jinja
 block; they now call the filter. The first test runs it through real Ansible with the
-repository's ansible.cfg (the way pi-k8s runs its playbooks), so the plugin path is proven
-too; the others call it directly for the branches.
+repository's ansible.cfg, by FQCN as the roles call it (the checkout is the collection
+pik8s.cluster through ansible.cfg's collections_path), so that path is proven too; the
+others call it directly for the branches.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
                 },
                 {
                     "ansible.builtin.debug": {
-                        "msg": "{{ {'ssh': hostvars['pi-ssh'] | k3s_node_address,"
-                        " 'podman': hostvars['pi-podman'] | k3s_node_address,"
-                        " 'api': ['pi-podman', 'pi-ssh'] | k3s_api_address(hostvars, '')}"
+                        "msg": "{{ {'ssh': hostvars['pi-ssh'] | pik8s.cluster.k3s_node_address,"
+                        " 'podman': hostvars['pi-podman'] | pik8s.cluster.k3s_node_address,"
+                        " 'api': ['pi-podman', 'pi-ssh']"
+                        " | pik8s.cluster.k3s_api_address(hostvars, '')}"
                         " | to_json }}"
                     }
                 },
@@ -134,5 +136,5 @@ def test_one_definition_of_the_api_address() -> None:
     """The three roles derive the API address only through the filter."""
     for role in ("k3s_server", "k3s_agent", "k3s_kubeconfig"):
         text = (REPO / "roles" / role / "vars" / "main.yml").read_text()
-        assert "| k3s_api_address(hostvars" in text, role
+        assert "| pik8s.cluster.k3s_api_address(hostvars" in text, role
         assert "k3s_node_address" not in text, role
