@@ -6,7 +6,9 @@ Ansible settings, `ansible-playbook pik8s.cluster.site` converges 1 server (rpi-
 1 agent (rpi-2) on the testbed `colx`, k3s coming from the stand-in through the airgap path
 (tests/conftest.py ``airgap``). The cluster token is an extra variable read from a file
 (-e @file), the way AWX hands a credential's injected variables to ansible-playbook: the
-controller then keeps no token file. A second run changes nothing.
+controller then keeps no token file. A second run changes nothing. Last, `pi-k8s bootstrap`
+converges the same cluster from the repository's copy: its runs find the filters the roles
+call by FQCN through the collection link in pi-k8s's state dir (pi_k8s.paths).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import yaml
 
 from pi_k8s import testbed as tb
 from tests import collection as col
-from tests.conftest import K3S_VERSION, make_testbed
+from tests.conftest import K3S_VERSION, make_testbed, run_bootstrap
 from tests.conftest import host_sh as sh
 from tests.testbed_inventory import cluster_inventory
 
@@ -118,3 +120,13 @@ def test_second_run_changes_nothing(bed: dict) -> None:
     counts = recap(proc.stdout)
     assert {h: c["changed"] for h, c in counts.items()} == {"rpi-1": 0, "rpi-2": 0}
     assert TOKEN not in proc.stdout + proc.stderr
+
+
+def test_pi_k8s_bootstrap_finds_the_fqcn_filters_too(
+    bed: dict, airgap: Path, controller_home: Path
+) -> None:
+    """The CLI adopts the token the servers hold (no cluster_token in its inventory)."""
+    code, output = run_bootstrap(bed["work"] / "hosts.yml", airgap, "--no-verify")
+    assert code == 0, output
+    assert TOKEN not in output
+    assert (controller_home / ".kube" / f"{NAME}.yaml").is_file()
