@@ -23,7 +23,9 @@ $(BIN)/.installed: pyproject.toml
 	  && $(BIN)/pip install -q -e ".[dev]"'
 	touch $@
 
+# .collections/: the link to this tree as the collection pik8s.cluster (ansible.cfg).
 venv: $(BIN)/.installed
+	$(BIN)/python -c 'from pathlib import Path; from pi_k8s import paths; paths.link_collection(Path(".collections"))'
 
 demo: deps venv
 	bash scripts/demo.sh

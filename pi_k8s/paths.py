@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
 from pathlib import Path
@@ -31,6 +32,35 @@ def playbook(name: str) -> Path:
 
 def roles_dir() -> Path:
     return content_dir() / "roles"
+
+
+# The Ansible collection this content also is (galaxy.yml). The roles call their filters by
+# FQCN (pik8s.cluster.<filter>), as a collection's roles must: ansible-core looks short
+# filter names up only among its own and the configured filter_plugins.
+COLLECTION = ("pik8s", "cluster")
+
+
+def link_collection(where: Path) -> Path:
+    """Make ``where`` a collections path holding pik8s.cluster: a symlink
+    ``where/ansible_collections/pik8s/cluster`` to the content dir (a checkout or the
+    wheel's ``_content``), replaced atomically when it points elsewhere. Returns ``where``.
+
+    pi-k8s's own runs use one under the state dir; a checkout's ansible.cfg names
+    ``.ansible/collections`` (made by ``make venv`` and the test session).
+    """
+    namespace = where / "ansible_collections" / COLLECTION[0]
+    namespace.mkdir(parents=True, exist_ok=True)
+    link = namespace / COLLECTION[1]
+    target = content_dir()
+    if link.is_symlink() and Path(os.readlink(link)) == target:
+        return where
+    if link.is_dir() and not link.is_symlink():
+        shutil.rmtree(link)  # a copy installed there earlier: the link replaces it
+    tmp = namespace / f".{COLLECTION[1]}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(target, target_is_directory=True)
+    os.replace(tmp, link)
+    return where
 
 
 def state_dir() -> Path:

@@ -279,10 +279,14 @@ def run_playbook(
     # Use the ansible-playbook installed beside this interpreter (the venv's), even
     # when the venv is not on PATH.
     bindir = str(Path(sys.executable).parent)
+    collections = paths.link_collection(paths.ensure_private_dir(paths.state_dir() / "collections"))
     env = {
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_CONFIG": str(content / "ansible.cfg"),
         "ANSIBLE_ROLES_PATH": str(paths.roles_dir()),
+        # The roles call their filters as pik8s.cluster.<filter>: this content is that
+        # collection (pi_k8s.paths.link_collection); then Ansible's default system path.
+        "ANSIBLE_COLLECTIONS_PATH": f"{collections}{os.pathsep}/usr/share/ansible/collections",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_NOCOLOR": "1",
         # ansible-runner turns host key checking off unless told: we never ignore host keys.

@@ -12,6 +12,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
+from pi_k8s import paths
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
 
@@ -33,6 +34,13 @@ K3S_VERSION = k3s_release.installed_version()
 # Every --json a test reads (CliRunner or a pi-k8s subprocess, which inherits this) is first
 # checked by the CLI against its shipped schema (pi_k8s/schemas): a mismatch fails the command.
 os.environ["PI_K8S_CHECK_JSON"] = "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collection_link() -> None:
+    """The checkout's .collections/ (ansible.cfg's collections_path) links this tree as
+    pik8s.cluster, whose filters the roles call by FQCN; `make venv` makes it too."""
+    paths.link_collection(REPO / ".collections")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,10 +1,16 @@
-"""k3s_node_address: how other hosts reach a cluster member, from that member's hostvars.
+"""How hosts reach the cluster's API: the one definition k3s_server, k3s_agent and
+k3s_kubeconfig share.
 
-The one definition of "the first server's address" that k3s_server (joining servers),
-k3s_agent (the agents' ``server:`` URL) and k3s_kubeconfig (the kubeconfig's ``server:``)
-use when no API endpoint is set::
+- ``k3s_api_address``: the API address, the first non-empty of the given choices (an
+  explicit endpoint, the VIP), else the first server's address. k3s_server uses it for
+  the certificate names and (with no choices) for the URL joining servers use, k3s_agent
+  for the agents' ``server:`` URL, k3s_kubeconfig for the kubeconfig's ``server:``::
 
-    "{{ hostvars[groups['server'][0]] | k3s_node_address }}"
+    "{{ groups['server'] | k3s_api_address(hostvars, endpoint, vip) }}"
+
+- ``k3s_node_address``: how other hosts reach one cluster member, from its hostvars::
+
+    "{{ hostvars[inventory_hostname] | k3s_node_address }}"
 
 Over SSH (the inventory's ``ansible_host`` is the address the controller reaches) it is
 ``ansible_host``, unless the inventory gives the host's own address in ``pi_k8s_ip``
@@ -16,7 +22,7 @@ network (podman in the tests, ``local``) it is the IPv4 address the host's facts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from ansible.errors import AnsibleFilterError
 
@@ -42,6 +48,21 @@ def k3s_node_address(hostvars: Mapping[str, object]) -> str:
     return str(address)
 
 
+def k3s_api_address(
+    servers: Sequence[str], hostvars: Mapping[str, Mapping[str, object]], *choices: object
+) -> str:
+    """The first non-empty of ``choices``, else the address of ``servers[0]``."""
+    for choice in choices:
+        if choice:
+            return str(choice)
+    if not servers:
+        raise AnsibleFilterError(
+            "The inventory has no server: the API address is the first server's, "
+            "unless an API endpoint or VIP is set"
+        )
+    return k3s_node_address(hostvars[servers[0]])
+
+
 class FilterModule:
     def filters(self) -> dict[str, object]:
-        return {"k3s_node_address": k3s_node_address}
+        return {"k3s_node_address": k3s_node_address, "k3s_api_address": k3s_api_address}

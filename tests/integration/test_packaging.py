@@ -24,6 +24,8 @@ def test_wheel_installs_and_finds_its_playbooks_outside_the_repo(tmp_path: Path)
     assert "pi_k8s/_content/ansible.cfg" in names
     # The filters several roles share (ansible.cfg names the folder).
     assert "pi_k8s/_content/plugins/filter/k3s_address.py" in names
+    # The roles' own modules (ansible.cfg's library).
+    assert "pi_k8s/_content/plugins/modules/pi_prereq_sysctl.py" in names
     assert any(n.startswith("pi_k8s/_content/roles/") for n in names)
     # The k3s stand-in is a test double: it must never ship.
     assert not [n for n in names if "standin" in n or n.startswith("tests/")]

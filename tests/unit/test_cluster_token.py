@@ -31,9 +31,7 @@ SERVER_TOKEN = f"K10{'ab' * 32}::server:{SECRET}\n"
 
 
 def _filter() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "k3s_token", REPO / "roles/k3s_install/filter_plugins/k3s_token.py"
-    )
+    spec = importlib.util.spec_from_file_location("k3s_token", REPO / "plugins/filter/k3s_token.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -2,8 +2,9 @@
 
 k3s_server, k3s_agent and k3s_kubeconfig each used to carry their own copy of this Jinja
 block; they now call the filter. The first test runs it through real Ansible with the
-repository's ansible.cfg (the way pi-k8s runs its playbooks), so the plugin path is proven
-too; the others call it directly for the branches.
+repository's ansible.cfg, by FQCN as the roles call it (the checkout is the collection
+pik8s.cluster through ansible.cfg's collections_path), so that path is proven too; the
+others call it directly for the branches.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ansible.errors import AnsibleFilterError
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugins" / "filter"))
-from k3s_address import k3s_node_address  # noqa: E402
+from k3s_address import k3s_api_address, k3s_node_address  # noqa: E402
 
 sys.path.pop(0)
 
@@ -52,8 +53,11 @@ def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
                 },
                 {
                     "ansible.builtin.debug": {
-                        "msg": "{{ {'ssh': hostvars['pi-ssh'] | k3s_node_address,"
-                        " 'podman': hostvars['pi-podman'] | k3s_node_address} | to_json }}"
+                        "msg": "{{ {'ssh': hostvars['pi-ssh'] | pik8s.cluster.k3s_node_address,"
+                        " 'podman': hostvars['pi-podman'] | pik8s.cluster.k3s_node_address,"
+                        " 'api': ['pi-podman', 'pi-ssh']"
+                        " | pik8s.cluster.k3s_api_address(hostvars, '')}"
+                        " | to_json }}"
                     }
                 },
             ],
@@ -86,6 +90,7 @@ def test_roles_resolve_the_address_through_ansible_cfg(tmp_path: Path) -> None:
     assert (json.loads(result) if isinstance(result, str) else result) == {
         "ssh": "192.0.2.10",
         "podman": "10.9.9.9",
+        "api": "10.9.9.9",
     }
 
 
@@ -109,3 +114,32 @@ def test_no_address_at_all_names_the_host() -> None:
 def test_a_host_reached_by_an_ssh_config_alias_is_reached_by_others_at_pi_k8s_ip() -> None:
     hv = {"ansible_host": "pi-behind-jump", "pi_k8s_ip": "192.0.2.12"}
     assert k3s_node_address(hv) == "192.0.2.12"
+
+
+SERVERS = {
+    "pi-1": {"inventory_hostname": "pi-1", "ansible_host": "192.0.2.1"},
+    "pi-2": {"inventory_hostname": "pi-2", "ansible_host": "192.0.2.2"},
+}
+
+
+def test_api_address_is_the_first_non_empty_choice() -> None:
+    assert k3s_api_address(["pi-1", "pi-2"], SERVERS, "", "192.0.2.50") == "192.0.2.50"
+    assert k3s_api_address(["pi-1"], SERVERS, "api.lan", "192.0.2.50") == "api.lan"
+
+
+def test_api_address_without_choices_is_the_first_servers() -> None:
+    assert k3s_api_address(["pi-2", "pi-1"], SERVERS, "", "") == "192.0.2.2"
+    assert k3s_api_address(["pi-1", "pi-2"], SERVERS) == "192.0.2.1"
+
+
+def test_api_address_without_servers_says_so() -> None:
+    with pytest.raises(AnsibleFilterError, match="no server"):
+        k3s_api_address([], SERVERS, "")
+
+
+def test_one_definition_of_the_api_address() -> None:
+    """The three roles derive the API address only through the filter."""
+    for role in ("k3s_server", "k3s_agent", "k3s_kubeconfig"):
+        text = (REPO / "roles" / role / "vars" / "main.yml").read_text()
+        assert "| pik8s.cluster.k3s_api_address(hostvars" in text, role
+        assert "k3s_node_address" not in text, role

@@ -22,7 +22,7 @@ SECRET = "hunter2-registry-secret"
 
 def _filters() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "k3s_registries", REPO / "roles/k3s_install/filter_plugins/k3s_registries.py"
+        "k3s_registries", REPO / "plugins/filter/k3s_registries.py"
     )
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)

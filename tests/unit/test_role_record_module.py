@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "roles" / "pi_prereq" / "library" / "pi_prereq_record.py"
+MODULE = REPO / "plugins" / "modules" / "pi_prereq_record.py"
 HEADER = "(?m)^# Kernel (modules|settings) k3s needs"
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "roles" / "pi_prereq" / "library" / "pi_prereq_sysctl.py"
+MODULE = REPO / "plugins" / "modules" / "pi_prereq_sysctl.py"
 IP_FORWARD = "/proc/sys/net/ipv4/ip_forward"
 
 pytestmark = pytest.mark.skipif(

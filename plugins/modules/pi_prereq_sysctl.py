@@ -13,7 +13,7 @@ description:
   - On a host with its own kernel every sysctl is applied; a refused write fails the task.
   - In a container, only sysctls under I(namespaced_prefixes) belong to the container (its
     network namespace); they are applied like on any host. The others belong to the kernel
-    the container shares: writing them would change that machine, so they are not touched
+    the container shares (writing them would change that machine), so they are not touched
     and are reported in C(host_owned). A namespaced sysctl the kernel refuses in this
     namespace is reported there too, with the kernel's error.
   - Supports check mode (reports what would change, writes nothing).
