@@ -1,11 +1,13 @@
 """Time `site.yml` on testbed hosts: the first converge and a no-op re-run.
 
-Usage: .venv/bin/python benchmarks/converge.py [--nodes 3 10]
+Usage: .venv/bin/python benchmarks/converge.py [--nodes 3 5 10 50] [--slowest 15]
 
 For each size it brings up its own testbed (10.213.22.0/24), runs site.yml with the
-k3s stand-in (tests/standin/, installed through the airgap path), runs it again,
-prints both wall-clock times and the changed count of the re-run, and takes the
-testbed down. It asserts nothing: figures, not tests.
+k3s stand-in (tests/standin/, installed through the airgap path), runs it again, and
+takes the testbed down. Per run it prints the wall-clock time, the changed count, tasks
+and round trips per host, and the controller's CPU time and peak memory
+(benchmarks/runprofile.py says how each is counted); with --slowest N, the N slowest
+tasks of the no-op re-run. It asserts nothing: figures, not tests.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,6 +28,7 @@ sys.path.insert(0, str(REPO / "tests" / "standin"))
 
 import build as standin  # noqa: E402
 
+from benchmarks.runprofile import RunProfile  # noqa: E402
 from pi_k8s import runner  # noqa: E402
 from pi_k8s import testbed as tb  # noqa: E402
 from tests.testbed_inventory import cluster_inventory  # noqa: E402
@@ -39,7 +43,17 @@ def inventory(bed: tb.Testbed, path: Path) -> Path:
     return path
 
 
-def one(nodes: int, work: Path, airgap: Path) -> dict[str, float | int]:
+def strategy_env(strategy: str) -> dict[str, str] | None:
+    """Ansible's own linear strategy, or Mitogen's (PyPI ``mitogen``, installed apart)."""
+    if strategy == "linear":
+        return None
+    import ansible_mitogen  # only with --strategy mitogen_linear
+
+    plugins = Path(ansible_mitogen.__file__).parent / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": strategy}
+
+
+def one(nodes: int, work: Path, airgap: Path, slowest: int, strategy: str) -> dict[str, Any]:
     name = f"bench{nodes}"
     try:
         t0 = time.monotonic()
@@ -51,20 +65,28 @@ def one(nodes: int, work: Path, airgap: Path) -> dict[str, float | int]:
             "cluster_k3s_airgap_dir": str(airgap),
             "cluster_k3s_version": VERSION,
         }
-        t0 = time.monotonic()
-        first = runner.run_playbook("site.yml", inventory=inv, extravars=extra).raise_for_status()
-        first_s = time.monotonic() - t0
-        t0 = time.monotonic()
-        again = runner.run_playbook("site.yml", inventory=inv, extravars=extra).raise_for_status()
-        again_s = time.monotonic() - t0
-        return {
-            "nodes": nodes,
-            "testbed_up_s": round(up, 1),
-            "first_run_s": round(first_s, 1),
-            "first_run_changed": first.changed_total,
-            "rerun_s": round(again_s, 1),
-            "rerun_changed": again.changed_total,
-        }
+        out: dict[str, Any] = {"nodes": nodes, "testbed_up_s": round(up, 1)}
+        for run in ("first", "noop"):
+            with RunProfile() as prof:
+                t0 = time.monotonic()
+                result = runner.run_playbook(
+                    "site.yml",
+                    inventory=inv,
+                    extravars=extra,
+                    on_event=prof.on_event,
+                    envvars=strategy_env(strategy),
+                ).raise_for_status()
+                wall = time.monotonic() - t0
+            out[run] = {
+                "s": round(wall, 1),
+                "changed": result.changed_total,
+                "tasks_per_host": prof.per_host(prof.tasks),
+                "round_trips_per_host": prof.per_host(prof.round_trips),
+                "cpu_s": round(prof.cpu_s, 1),
+                "peak_rss_mb": round(prof.peak_rss / 2**20),
+                "slowest": prof.slowest(slowest),
+            }
+        return out
     finally:
         tb.down(name)
 
@@ -72,23 +94,42 @@ def one(nodes: int, work: Path, airgap: Path) -> dict[str, float | int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, nargs="+", default=[3, 10])
+    parser.add_argument("--slowest", type=int, default=0, help="list the no-op's N slowest tasks")
+    parser.add_argument(
+        "--strategy",
+        nargs="+",
+        default=["linear"],
+        help="linear and/or mitogen_linear (pip install mitogen first); interleaved per size",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pi-k8s-bench-") as tmp:
         work = Path(tmp)
         os.environ.setdefault("PI_K8S_STATE_DIR", str(work / "state"))
         os.environ["HOME"] = str(work / "home")  # the kubeconfig lands in ~/.kube
         airgap = standin.build_airgap(work / "airgap", VERSION)
+        print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
         print(
-            f"{'nodes':>5} {'testbed up':>11} {'first run':>10} {'changed':>8} "
-            f"{'re-run':>8} {'changed':>8}"
+            f"{'nodes':>5} {'run':>6} {'wall':>7} {'changed':>7} {'tasks/host':>10} "
+            f"{'trips/host':>10} {'ctl CPU':>8} {'ctl RSS':>8}"
         )
         for n in args.nodes:
-            r = one(n, work, airgap)
-            print(
-                f"{r['nodes']:>5} {r['testbed_up_s']:>10}s {r['first_run_s']:>9}s "
-                f"{r['first_run_changed']:>8} {r['rerun_s']:>7}s {r['rerun_changed']:>8}",
-                flush=True,
-            )
+            for strategy in args.strategy:
+                report(n, strategy, one(n, work, airgap, args.slowest, strategy))
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+
+
+def report(n: int, strategy: str, r: dict[str, Any]) -> None:
+    if strategy != "linear":
+        print(f"  strategy {strategy}:")
+    for run in ("first", "noop"):
+        f = r[run]
+        print(
+            f"{n:>5} {run:>6} {f['s']:>6}s {f['changed']:>7} {f['tasks_per_host']:>10} "
+            f"{f['round_trips_per_host']:>10} {f['cpu_s']:>7}s {f['peak_rss_mb']:>5} MB",
+            flush=True,
+        )
+    for name, sec in r["noop"]["slowest"]:
+        print(f"      {sec:6.2f}s  {name}")
 
 
 if __name__ == "__main__":
