@@ -85,7 +85,8 @@ def _descendants_rss(root: int) -> int:
 
 @dataclass
 class RunProfile:
-    """Feed it ansible-runner's events (``on_event``); read the figures after the run."""
+    """Feed it ansible-runner's raw events (``on_event``, ``read_artifacts``); read the
+    figures after the run."""
 
     tasks: Counter[str] = field(default_factory=Counter)
     round_trips: Counter[str] = field(default_factory=Counter)
@@ -139,13 +140,16 @@ class RunProfile:
         name = _name(data)
         self.durations[name] = max(self.durations[name], float(data.get("duration") or 0))
 
+    def read_artifacts(self, run_dir: Path) -> None:
+        """Count a finished run from its ansible-runner job_events (CPU and memory are
+        sampled live, inside ``with``)."""
+        for path in sorted(run_dir.glob("**/job_events/*.json")):
+            self.on_event(json.loads(path.read_text()))
+
     @classmethod
     def from_artifacts(cls, run_dir: Path) -> RunProfile:
-        """The counts of a finished run, read from its ansible-runner job_events (no CPU
-        or memory figures: those are only sampled live)."""
         prof = cls()
-        for path in sorted(run_dir.glob("**/job_events/*.json")):
-            prof.on_event(json.loads(path.read_text()))
+        prof.read_artifacts(run_dir)
         return prof
 
     def per_host(self, counter: Counter[str]) -> float:
