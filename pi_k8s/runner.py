@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pi_k8s import paths
+from pi_k8s import fast, paths
 from pi_k8s.errors import PlaybookFailed, SpecError
 
 KEEP_RUNS = 20
@@ -293,6 +293,7 @@ def run_playbook(
         "ANSIBLE_HOST_KEY_CHECKING": "True",
         "ANSIBLE_LOCAL_TEMP": str(run_dir / "tmp"),
         "ANSIBLE_HOME": str(run_dir / "ansible-home"),
+        **fast.ansible_env(),
         **(envvars or {}),
     }
     cmdline = []

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         DEFAULT_INVENTORY,
         ClusterSummary,
         become_password,
+        fast_strategy,
         list_clusters,
         target_inventory,
     )
@@ -58,6 +59,7 @@ _WHERE = {
     "DEFAULT_MIN_FREE_MB": "verify",
     "DNS_SMOKE_IMAGE": "verify",
     "become_password": "clusters",
+    "fast_strategy": "clusters",
     "AddPlan": "nodes_add",
     "AddResult": "nodes_add",
     "Backup": "backup",
@@ -147,6 +149,7 @@ __all__ = [
     "check_syntax",
     "cluster_status",
     "discover_hosts",
+    "fast_strategy",
     "list_backups",
     "list_clusters",
     "plan_reset",

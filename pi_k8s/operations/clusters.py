@@ -13,6 +13,7 @@ from pi_k8s import ansible_vars, clusters, runner
 from pi_k8s.ansible_vars import AnsibleInventory
 from pi_k8s.clusters.record import inventory_cluster_name, now
 from pi_k8s.errors import UsageError
+from pi_k8s.fast import fast_strategy as fast_strategy  # pi_k8s.operations's
 from pi_k8s.operations.hooks import Hooks
 from pi_k8s.runner import RunResult
 from pi_k8s.runner import become_password as become_password  # pi_k8s.operations's

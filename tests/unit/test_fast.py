@@ -1,0 +1,85 @@
+"""--fast (issue 18): Mitogen's strategy for the runs inside, opt-in, checked before any run.
+
+tests/integration/test_lb.py runs a real no-op bootstrap with --fast on the testbed
+(changed=0, no deprecation warning in the run's output).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from pi_k8s import fast, runner
+from pi_k8s.cli import app
+from pi_k8s.errors import UsageError
+
+
+def test_outside_fast_the_runs_use_ansibles_own_strategy() -> None:
+    assert fast.ansible_env() == {}
+
+
+def test_inside_fast_the_runs_use_mitogen_and_hide_the_deprecation() -> None:
+    with fast.fast_strategy():
+        env = fast.ansible_env()
+    assert env["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert (Path(env["ANSIBLE_STRATEGY_PLUGINS"]) / "mitogen_linear.py").is_file()
+    assert env["ANSIBLE_DEPRECATION_WARNINGS"] == "False"
+    assert fast.ansible_env() == {}  # only inside
+    with fast.fast_strategy(False):
+        assert fast.ansible_env() == {}
+
+
+def test_without_mitogen_fast_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ansible_mitogen", None)  # import fails
+    with pytest.raises(UsageError) as exc, fast.fast_strategy():
+        pass
+    assert "--fast needs Mitogen" in exc.value.message
+    assert exc.value.hint and "pi-k8s[fast]" in exc.value.hint
+
+
+def test_bootstrap_fast_without_mitogen_stops_before_ansible(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setitem(sys.modules, "ansible_mitogen", None)
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError("bootstrap ran although --fast cannot work")
+
+    monkeypatch.setattr(runner, "run_playbook", never)
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all: {}\n")
+    result = CliRunner().invoke(app, ["bootstrap", "-i", str(inv), "--fast"])
+    assert result.exit_code == 2, result.output
+    assert "--fast needs Mitogen" in result.output and "Traceback" not in result.output
+
+
+def test_run_playbook_passes_the_strategy_to_ansible(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import ansible_runner
+
+    seen: list[dict[str, str]] = []
+
+    class FakeRunner:
+        status, rc, stats, events = "successful", 0, {}, []
+        config = type("C", (), {"artifact_dir": str(tmp_path)})()
+
+    def run_async(**kwargs: Any) -> tuple[threading.Thread, FakeRunner]:
+        seen.append(kwargs["envvars"])
+        thread = threading.Thread(target=lambda: None)
+        thread.start()
+        return thread, FakeRunner()
+
+    monkeypatch.setattr(ansible_runner, "run_async", run_async)
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    runner.run_playbook("site.yml")
+    with fast.fast_strategy():
+        runner.run_playbook("site.yml")
+    assert "ANSIBLE_STRATEGY" not in seen[0]
+    assert seen[1]["ANSIBLE_STRATEGY"] == "mitogen_linear"
