@@ -24,8 +24,8 @@ def module_state(h: Any, name: str) -> str:
 
 
 def sysctl(h: Any, key: str) -> str:
-    out = h.run(f"sysctl -n {key}")
-    return out.stdout.strip() if out.rc == 0 else "absent"
+    f = h.file("/proc/sys/" + key.replace(".", "/"))
+    return f.content_string.strip() if f.exists else "absent"
 
 
 def swaps(h: Any) -> list[str]:
