@@ -13,10 +13,14 @@ PHASE := bash scripts/phase.sh
 # JUnit files of the last unit and integration runs (.ci/run names the failed tests from them).
 RESULTS ?= $(PI_K8S_STATE_DIR)/test-results
 
-.PHONY: deps venv image demo demo-down test lint unit integration clean test-vm test-vm-arm64
+.PHONY: deps deps-vm venv image demo demo-down test lint unit integration clean test-vm test-vm-arm64
 
 deps:
 	$(PHASE) apt bash scripts/setup-host.sh
+
+# QEMU and chrony too, for the test VMs (integration's one VM, test-vm, test-vm-arm64).
+deps-vm:
+	$(PHASE) apt-vm bash scripts/setup-host.sh --vm
 
 $(BIN)/.installed: pyproject.toml
 	$(PHASE) venv sh -c '$(PYTHON) -m venv $(VENV) && $(BIN)/pip install -q --upgrade pip \
@@ -48,24 +52,25 @@ unit: venv
 	$(PHASE) unit $(BIN)/pytest -q tests/unit tests/badinput/test_host_free.py \
 	  --junitxml=$(RESULTS)/unit.xml
 
-# Everything else: testbed, molecule, packaging, demo (VM tests stay out, see test-vm).
-integration: deps venv image
+# Everything else: testbed, molecule, packaging, demo, and one x86_64 test VM
+# (tests/vm/test_vm_ci.py, marker vm_ci; its image is cached in $(PI_K8S_STATE_DIR)/images).
+# The other VM tests (marker vm) stay out: see test-vm.
+integration: deps deps-vm venv image
 	$(PHASE) integration $(BIN)/pytest -q tests --ignore=tests/unit \
 	  --ignore=tests/badinput/test_host_free.py \
 	  --junitxml=$(RESULTS)/integration.xml
 
 test: deps venv image lint unit integration
 
-# Test VMs (README "## Test VMs"): pi_prereq + bootstrap on 2 x86_64 QEMU VMs with their
-# own kernel. Not part of `make test`. Images are cached in .state/images across runs.
-test-vm: venv
-	bash scripts/setup-host.sh --vm
+# Test VMs (README "## Test VMs"): pi_prereq + bootstrap + verify on 2 x86_64 QEMU VMs
+# with their own kernel. Not part of `make test` (its one VM is test_vm_ci.py). Images are
+# cached in .state/images across runs.
+test-vm: venv deps-vm
 	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider \
 	  tests/vm/test_vm_bootstrap.py
 
 # One arm64 VM (qemu-system-aarch64 -M virt): the role installs the k3s-arm64 asset.
-test-vm-arm64: venv
-	bash scripts/setup-host.sh --vm
+test-vm-arm64: venv deps-vm
 	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider \
 	  tests/vm/test_vm_arm64.py
 

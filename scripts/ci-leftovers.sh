@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # List what a test run can leave behind on this machine, one per line, sorted:
-# podman containers and networks, bridges, tap devices, network namespaces.
+# podman containers and networks, bridges, tap devices, network namespaces, and the
+# test VMs' processes (QEMU, their supervisor, the NTP server on their bridge).
 # .ci/run lists them before and after the run; anything new is a leftover.
 # A command this machine does not have yet (before apt) lists nothing.
 set -uo pipefail
@@ -13,5 +14,9 @@ set -uo pipefail
     ip -o link show type bridge 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "bridge " $2}'
     ip -o link show type tun 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "tap " $2}'
     ip netns list 2>/dev/null | awk '{print "netns " $1}'
+  fi
+  if command -v pgrep >/dev/null; then
+    pgrep -a -f '^(qemu-system-|/usr/sbin/chronyd |.*-m pi_k8s\.testbed\.qemu supervise )' 2>/dev/null \
+      | awk '{$1 = ""; print "process" $0}'
   fi
 } | sort -u

@@ -8,8 +8,9 @@ packages=(podman runc debootstrap openssh-client nmap iproute2 iptables python3-
 
 # --- test VMs (`make test-vm`, `pi-k8s testbed up --driver qemu`) --------------------
 # Only with --vm, so `make test` does not pay for QEMU. qemu-user-static runs the arm64
-# image's second debootstrap stage; e2fsprogs gives mkfs.ext4 -d and debugfs.
-vm_packages=(qemu-system-x86 qemu-system-arm qemu-utils qemu-user-static e2fsprogs ipxe-qemu)
+# image's second debootstrap stage; e2fsprogs gives mkfs.ext4 -d and debugfs; chrony is
+# the NTP server the VM tests run on their bridge address (never chrony's own service).
+vm_packages=(qemu-system-x86 qemu-system-arm qemu-utils qemu-user-static e2fsprogs ipxe-qemu chrony)
 if [ "${1:-}" = "--vm" ]; then
   packages+=("${vm_packages[@]}")
 fi
@@ -29,6 +30,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "* apt-get install ${missing[*]}"
   apt-get update -q >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# chrony's own service would set this machine's clock from Debian's pool (the network rule:
+# tests talk only to loopback and hosts they made). The VM tests start their own chronyd,
+# bound to their bridge; a chrony installed here now is stopped and left disabled.
+if [[ " ${missing[*]:-} " == *" chrony "* ]]; then
+  if [ -d /run/systemd/system ]; then
+    systemctl disable --now chrony.service >/dev/null 2>&1 || true
+  else
+    service chrony stop >/dev/null 2>&1 || true
+    update-rc.d chrony disable >/dev/null 2>&1 || true
+  fi
 fi
 
 # Podman on machines like our CI: no CAP_SYS_RESOURCE (podman's default nofile limit

@@ -1,7 +1,9 @@
 """An arm64 test VM (qemu-system-aarch64 -M virt): the roles pick the k3s-arm64 asset.
 
-One server, bootstrapped with the stand-in's airgap directory, which holds all three
-assets; the role must choose by the host's architecture (`uname -m` = aarch64).
+One server, bootstrapped (verify included) with the stand-in's airgap directory, which
+holds all three assets; the role must choose by the host's architecture (`uname -m` =
+aarch64). As on the x86_64 VMs: swap on before and off after, the clock synchronised from
+the test's NTP server on the bridge.
 """
 
 from __future__ import annotations
@@ -13,18 +15,24 @@ from pathlib import Path
 import pytest
 
 from pi_k8s import testbed as tb
-from tests.vm.conftest import host, make_vms, write_inventory
+from tests.vm.conftest import bridge_address, host, make_vms, vm_testbed, write_inventory
+from tests.vm.pi_state import MODULES, SYSCTLS, pi_state
 from tests.vm.test_vm_bootstrap import bootstrap
 
 pytestmark = pytest.mark.vm
 
+NAME, SUBNET = vm_testbed("vmarm", "10.213.17.0/24")
+
 
 @pytest.fixture(scope="module")
 def arm(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> Iterator[dict]:
-    for bed in make_vms("vmarm", "10.213.17.0/24", nodes=1, arch="arm64"):
-        inv = write_inventory(bed, ["rpi-1"], [], tmp_path_factory.mktemp("inv") / "h.yml")
+    for bed in make_vms(NAME, SUBNET, nodes=1, arch="arm64"):
+        inv = write_inventory(bed, SUBNET, ["rpi-1"], [], tmp_path_factory.mktemp("inv") / "h.yml")
+        h = host(bed, "rpi-1")
+        h.run("systemctl is-system-running --wait")
+        before = pi_state(h)
         code, output = bootstrap(inv, airgap)
-        yield {"bed": bed, "code": code, "output": output}
+        yield {"bed": bed, "code": code, "output": output, "before": before, "after": pi_state(h)}
 
 
 def test_arm64_vm_is_aarch64_and_gets_the_arm64_asset(arm: dict, airgap: Path) -> None:
@@ -37,3 +45,18 @@ def test_arm64_vm_is_aarch64_and_gets_the_arm64_asset(arm: dict, airgap: Path) -
     assert "asset k3s-arm64)" in h.check_output("/usr/local/bin/k3s --version")
     cmdline = h.file("/proc/cmdline").content_string.split()
     assert "cgroup_enable=memory" in cmdline and "console=ttyAMA0,115200" in cmdline
+
+
+def test_arm64_vm_swap_off_modules_sysctls_and_clock(arm: dict) -> None:
+    assert arm["code"] == 0, arm["output"]
+    before, after = arm["before"], arm["after"]
+    assert before["swaps"] == ["/var/swap"] and after["swaps"] == []
+    assert after["dphys_swapfile"] == "disabled"
+    assert after["boot_id"] != before["boot_id"]
+    for module in MODULES:
+        assert after["modules"][module] in ("loaded", "built in"), module
+    for key in SYSCTLS:
+        assert after["sysctls"][key] == "1", key
+    assert before["ntp_synchronized"] == "no"
+    assert after["ntp_synchronized"] == "yes", after
+    assert after["ntp_server"] == bridge_address(SUBNET), after

@@ -8,7 +8,9 @@ from pathlib import Path
 from pi_k8s import pi_identity
 from pi_k8s.testbed.qemu.tools import run
 
-DISK_SIZE = 3 * 1024**3
+# Pi OS grows its root to the whole SD card at first boot; 4 GiB leaves verify's 1024 MB
+# free under /var/lib after the install (3 GiB did not). Sparse: only what is written counts.
+DISK_SIZE = 4 * 1024**3
 
 
 def root_partuuid() -> tuple[int, int]:

@@ -24,13 +24,13 @@ from pi_k8s.testbed.hosts import Progress, noop
 from pi_k8s.testbed.image import IMAGE_RECIPE_VERSION, PACKAGES, SUITE, customise_rootfs, mirror
 from pi_k8s.testbed.qemu.arch import Arch
 from pi_k8s.testbed.qemu.binfmt import BinfmtKeeper
-from pi_k8s.testbed.qemu.disk import fstab, make_disk
+from pi_k8s.testbed.qemu.disk import DISK_SIZE, fstab, make_disk
 from pi_k8s.testbed.qemu.initramfs import INIT, INITRAMFS_MODULES, build_initramfs
 from pi_k8s.testbed.qemu.seed import LINK_FILE, SEED_SCRIPT, SEED_UNIT
 from pi_k8s.testbed.qemu.tools import run
 
 # Bump when the image recipe below changes (the inputs hash covers the texts too).
-_VM_RECIPE_VERSION = "1"
+_VM_RECIPE_VERSION = "2"
 # Packages on top of the container image's (the kernel comes separately): udev, as a VM
 # has real devices, and dphys-swapfile, which makes and turns on the swap file at boot as
 # on Raspberry Pi OS up to Bookworm (so pi_prereq has real swap to turn off).
@@ -84,6 +84,7 @@ def image_name(arch: Arch) -> str:
             SEED_UNIT,
             LINK_FILE,
             fstab(),
+            str(DISK_SIZE),
             boot,
         ]
     )
