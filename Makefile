@@ -52,19 +52,25 @@ unit: venv
 	$(PHASE) unit $(BIN)/pytest -q tests/unit tests/badinput/test_host_free.py \
 	  --junitxml=$(RESULTS)/unit.xml
 
-# Everything else: testbed, molecule, packaging, demo, and one x86_64 test VM
-# (tests/vm/test_vm_ci.py, marker vm_ci; its image is cached in $(PI_K8S_STATE_DIR)/images).
-# The other VM tests (marker vm) stay out: see test-vm.
-integration: deps deps-vm venv image
+# Everything else: testbed, molecule, packaging, demo. The VM tests stay out (see
+# test-vm-ci and test-vm): the one-VM test alone took 20 min under TCG here, which
+# .ci/run's budget cannot hold yet (issue 16).
+integration: deps venv image
 	$(PHASE) integration $(BIN)/pytest -q tests --ignore=tests/unit \
-	  --ignore=tests/badinput/test_host_free.py \
+	  --ignore=tests/badinput/test_host_free.py --ignore=tests/vm \
 	  --junitxml=$(RESULTS)/integration.xml
 
 test: deps venv image lint unit integration
 
+# One x86_64 VM (tests/vm/test_vm_ci.py, marker vm_ci): pi_prereq + bootstrap + verify
+# with swap, NTP and the cgroup flags as on a Pi, and a second run. Its image is cached in
+# $(PI_K8S_STATE_DIR)/images.
+test-vm-ci: deps venv image deps-vm
+	$(BIN)/pytest -q -m vm_ci -p no:cacheprovider tests/vm/test_vm_ci.py
+
 # Test VMs (README "## Test VMs"): pi_prereq + bootstrap + verify on 2 x86_64 QEMU VMs
-# with their own kernel. Not part of `make test` (its one VM is test_vm_ci.py). Images are
-# cached in .state/images across runs.
+# with their own kernel. Not part of `make test`. Images are cached in .state/images
+# across runs.
 test-vm: venv deps-vm
 	PI_K8S_IMAGE_DIR=$(CURDIR)/.state/images $(BIN)/pytest -m vm -p no:cacheprovider \
 	  tests/vm/test_vm_bootstrap.py
