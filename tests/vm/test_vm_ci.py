@@ -1,14 +1,13 @@
 """pi_prereq + bootstrap + verify on one x86_64 test VM, as a Pi starts.
 
-``make test-vm-ci`` runs this module (marker ``vm_ci``; not in ``make test`` yet: it takes
-about 20 minutes under TCG); ``make test-vm`` runs the 2-VM one. The VM has its own
-kernel (QEMU, TCG on machines without KVM) and starts as Raspberry Pi OS does: dphys-swapfile's /var/swap
-active, cmdline.txt without the cgroup flags, systemd-timesyncd on. Its NTP server is
-the test's chronyd on the bridge (tests/vm/ntp.py), given to the role through
-``pi_prereq_ntp_servers``; the role waits for the clock with its real timeout.
-``pi-k8s bootstrap`` runs ``verify`` (no ``--no-verify``). k3s is the stand-in
-(tests/standin/), installed through the airgap path.
-"""
+``make test-vm-ci`` runs this module (marker ``vm_ci``; not in ``make test`` yet: it
+takes about 20 minutes under TCG); ``make test-vm`` runs the 2-VM one. The VM has its
+own kernel (QEMU, TCG on machines without KVM) and starts as Raspberry Pi OS does:
+dphys-swapfile's /var/swap active, cmdline.txt without the cgroup flags,
+systemd-timesyncd on. Its NTP server is the test's chronyd on the bridge (tests/vm/ntp.py),
+given to the role through ``pi_prereq_ntp_servers``; the role waits for the clock with
+its real timeout. ``pi-k8s bootstrap`` runs ``verify`` (no ``--no-verify``). k3s is the
+stand-in (tests/standin/), installed through the airgap path."""
 
 from __future__ import annotations
 
