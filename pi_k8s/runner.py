@@ -269,6 +269,8 @@ def run_playbook(
             f"Inventory {inventory} does not exist.",
             hint="Pass --inventory FILE, or make one with `pi-k8s inventory`.",
         )
+    # Asked (-K) before anything is written on the controller: no password, no run dir.
+    password = None if syntax_check else current_become_password()
     runs = paths.ensure_private_dir(paths.state_dir() / "runs")
     if run_dir is None:
         stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
@@ -303,7 +305,6 @@ def run_playbook(
         cmdline.append("--syntax-check")
     if tags:
         cmdline += ["--tags", tags]
-    password = None if syntax_check else current_become_password()
     if password:
         cmdline.append("--ask-become-pass")
 
