@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import getpass
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from pi_k8s import operations as ops
 from pi_k8s import runner
 from pi_k8s.cli import app
 from pi_k8s.errors import PlaybookFailed, SpecError
+from tests.unit.runner_double import capture_runs
 
 PASSWORD = "unit-become-pw"
 
@@ -122,24 +122,9 @@ def test_input_refused_before_any_playbook_asks_nothing(
 
 def _run_with(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     """run_playbook's kwargs to ansible_runner.run_async (which is not run)."""
-    import ansible_runner
-
-    captured: dict[str, Any] = {}
-
-    class FakeRunner:
-        status, rc, stats, events = "successful", 0, {}, []
-        config = type("C", (), {"artifact_dir": str(tmp_path)})()
-
-    def run_async(**kwargs: Any) -> tuple[threading.Thread, FakeRunner]:
-        captured.update(kwargs)
-        thread = threading.Thread(target=lambda: None)
-        thread.start()
-        return thread, FakeRunner()
-
-    monkeypatch.setattr(ansible_runner, "run_async", run_async)
-    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    calls = capture_runs(monkeypatch, tmp_path)
     runner.run_playbook("site.yml")
-    return captured
+    return calls[0]
 
 
 def test_run_playbook_answers_the_become_prompt_and_passes_the_password_nowhere_else(

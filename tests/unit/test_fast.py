@@ -7,7 +7,6 @@ tests/integration/test_lb.py runs a real no-op bootstrap with --fast on the test
 from __future__ import annotations
 
 import sys
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from typer.testing import CliRunner
 from pi_k8s import fast, runner
 from pi_k8s.cli import app
 from pi_k8s.errors import UsageError
+from tests.unit.runner_double import capture_runs
 
 
 def test_outside_fast_the_runs_use_ansibles_own_strategy() -> None:
@@ -62,24 +62,9 @@ def test_bootstrap_fast_without_mitogen_stops_before_ansible(
 def test_run_playbook_passes_the_strategy_to_ansible(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    import ansible_runner
-
-    seen: list[dict[str, str]] = []
-
-    class FakeRunner:
-        status, rc, stats, events = "successful", 0, {}, []
-        config = type("C", (), {"artifact_dir": str(tmp_path)})()
-
-    def run_async(**kwargs: Any) -> tuple[threading.Thread, FakeRunner]:
-        seen.append(kwargs["envvars"])
-        thread = threading.Thread(target=lambda: None)
-        thread.start()
-        return thread, FakeRunner()
-
-    monkeypatch.setattr(ansible_runner, "run_async", run_async)
-    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    calls = capture_runs(monkeypatch, tmp_path)
     runner.run_playbook("site.yml")
     with fast.fast_strategy():
         runner.run_playbook("site.yml")
-    assert "ANSIBLE_STRATEGY" not in seen[0]
-    assert seen[1]["ANSIBLE_STRATEGY"] == "mitogen_linear"
+    assert "ANSIBLE_STRATEGY" not in calls[0]["envvars"]
+    assert calls[1]["envvars"]["ANSIBLE_STRATEGY"] == "mitogen_linear"
