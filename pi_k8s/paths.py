@@ -46,7 +46,7 @@ def link_collection(where: Path) -> Path:
     wheel's ``_content``), replaced atomically when it points elsewhere. Returns ``where``.
 
     pi-k8s's own runs use one under the state dir; a checkout's ansible.cfg names
-    ``.ansible/collections`` (made by ``make venv`` and the test session).
+    ``.collections`` (made by ``make venv`` and the test session).
     """
     namespace = where / "ansible_collections" / COLLECTION[0]
     namespace.mkdir(parents=True, exist_ok=True)
