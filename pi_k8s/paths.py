@@ -45,7 +45,7 @@ def link_collection(where: Path) -> Path:
     ``where/ansible_collections/pik8s/cluster`` to the content dir (a checkout or the
     wheel's ``_content``), replaced atomically when it points elsewhere. Returns ``where``.
 
-    pi-k8s's own runs use one under the state dir; a checkout's ansible.cfg names
+    pi-k8s's own runs use one in each run's directory; a checkout's ansible.cfg names
     ``.collections`` (made by ``make venv`` and the test session).
     """
     namespace = where / "ansible_collections" / COLLECTION[0]

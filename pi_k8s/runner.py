@@ -281,7 +281,8 @@ def run_playbook(
     # Use the ansible-playbook installed beside this interpreter (the venv's), even
     # when the venv is not on PATH.
     bindir = str(Path(sys.executable).parent)
-    collections = paths.link_collection(paths.ensure_private_dir(paths.state_dir() / "collections"))
+    # The link lives in the run's own directory: a refused run adds nothing outside runs/.
+    collections = paths.link_collection(run_dir / "collections")
     env = {
         "PATH": bindir + os.pathsep + os.environ.get("PATH", ""),
         "ANSIBLE_CONFIG": str(content / "ansible.cfg"),

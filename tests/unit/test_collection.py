@@ -86,7 +86,7 @@ def test_tarball_holds_the_content_and_nothing_of_the_package(built: dict[str, P
 
 
 def test_link_collection_makes_a_collections_path_of_this_tree(tmp_path: Path) -> None:
-    """How a checkout (.collections/) and pi-k8s's runs (its state dir) find pik8s.cluster."""
+    """How a checkout (.collections/) and pi-k8s's runs (each run's own dir) find it."""
     where = tmp_path / "collections"
     link = where / "ansible_collections" / "pik8s" / "cluster"
     link.mkdir(parents=True)  # a copy installed there before: replaced by the link
