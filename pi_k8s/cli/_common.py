@@ -16,7 +16,7 @@ import typer
 
 from pi_k8s import console, paths
 from pi_k8s import operations as ops
-from pi_k8s.cli._options import AskBecomePassOpt, JsonOpt, PlanOpt, VerboseOpt
+from pi_k8s.cli._options import AskBecomePassOpt, FastOpt, JsonOpt, PlanOpt, VerboseOpt
 from pi_k8s.errors import PiK8sError, UsageError
 
 if TYPE_CHECKING:
@@ -173,12 +173,13 @@ _DAY2_OPTIONS = [
         ("verbose", VerboseOpt),
         ("as_json", JsonOpt),
         ("ask_become_pass", AskBecomePassOpt),
+        ("fast", FastOpt),
     )
 ]
 
 
 def day2_command(schema: str) -> Callable[[F], F]:
-    """Declare --check, --verbose, --json and -K once for every day-2 command.
+    """Declare --check, --verbose, --json, -K and --fast once for every day-2 command.
 
     The command takes ``out: Day2Output`` as its last parameter; Typer sees the three
     options in its place (the wrapper's ``__signature__``), and the command gets them as
@@ -195,10 +196,11 @@ def day2_command(schema: str) -> Callable[[F], F]:
             verbose: bool = False,
             as_json: bool = False,
             ask_become_pass: bool = False,
+            fast: bool = False,
             **kw: Any,
         ) -> Any:
             # -K: asked once, before the command; --check runs no playbook, asks nothing.
-            with become(ask_become_pass and not check):
+            with ops.fast_strategy(fast), become(ask_become_pass and not check):
                 return func(*args, out=Day2Output(schema, check, verbose, as_json), **kw)
 
         wrapper.__signature__ = signature.replace(parameters=[*own, *_DAY2_OPTIONS])  # type: ignore[attr-defined]

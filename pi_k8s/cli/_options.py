@@ -34,6 +34,16 @@ CheckOpt = Annotated[
 LimitOpt = Annotated[
     str | None, typer.Option("--limit", help="Only these hosts (Ansible pattern).")
 ]
+# Every command that runs a playbook (pi_k8s.fast).
+FastOpt = Annotated[
+    bool,
+    typer.Option(
+        "--fast",
+        envvar="PI_K8S_FAST",
+        help="Run the playbooks with Mitogen (pi-k8s's extra 'fast'): much faster, on a "
+        "strategy Ansible deprecates for third parties. PI_K8S_FAST=1 turns it on too.",
+    ),
+]
 # The commands whose playbooks run with become (sudo on the hosts).
 AskBecomePassOpt = Annotated[
     bool,

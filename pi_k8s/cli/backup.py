@@ -16,7 +16,14 @@ from pi_k8s.cli._common import (
     handles_errors,
     progress_hooks,
 )
-from pi_k8s.cli._options import AskBecomePassOpt, ClusterOpt, JsonOpt, VerboseOpt, YesOpt
+from pi_k8s.cli._options import (
+    AskBecomePassOpt,
+    ClusterOpt,
+    FastOpt,
+    JsonOpt,
+    VerboseOpt,
+    YesOpt,
+)
 from pi_k8s.errors import UsageError
 
 app = typer.Typer(
@@ -37,12 +44,13 @@ def backup(
     verbose: VerboseOpt = False,
     as_json: JsonOpt = False,
     ask_become_pass: AskBecomePassOpt = False,
+    fast: FastOpt = False,
 ) -> None:
     """Snapshot the datastore (etcd snapshot, or SQLite's server/db) with the token."""
     if ctx.invoked_subcommand:
         return
     hooks = progress_hooks(verbose=verbose) if as_json else console_hooks(verbose=verbose)
-    with become(ask_become_pass):
+    with ops.fast_strategy(fast), become(ask_become_pass):
         result = ops.run_backup(cluster=cluster, keep=keep, verbose=verbose, hooks=hooks)
     if as_json:
         console.print_json(

@@ -15,6 +15,7 @@ from pi_k8s.cli._options import (
     AskBecomePassOpt,
     CheckOpt,
     ClusterOpt,
+    FastOpt,
     FromOpt,
     InventoryOpt,
     JsonOpt,
@@ -59,14 +60,7 @@ def bootstrap(
     ] = False,
     as_json: JsonOpt = False,
     ask_become_pass: AskBecomePassOpt = False,
-    fast: Annotated[
-        bool,
-        typer.Option(
-            "--fast",
-            help="Run the playbook with Mitogen (pi-k8s's extra 'fast'): much faster, on a "
-            "strategy Ansible deprecates for third parties.",
-        ),
-    ] = False,
+    fast: FastOpt = False,
 ) -> None:
     """Prepare the Pis, install k3s servers and agents, fetch the kubeconfig, verify."""
     if syntax_check:

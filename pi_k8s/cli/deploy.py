@@ -11,7 +11,7 @@ import typer
 from pi_k8s import console
 from pi_k8s import operations as ops
 from pi_k8s.cli._common import console_hooks, handles_errors, progress_hooks
-from pi_k8s.cli._options import ClusterOpt, InventoryOpt, JsonOpt
+from pi_k8s.cli._options import ClusterOpt, FastOpt, InventoryOpt, JsonOpt
 
 _ACTION_TEXT = {
     "added": "added",
@@ -141,18 +141,20 @@ def deploy(
         typer.Option("--var", help="NAME=VALUE for the .j2 templates (repeatable)."),
     ] = None,
     as_json: JsonOpt = False,
+    fast: FastOpt = False,
 ) -> None:
     """Validate the workloads, place them on every server (k3s applies them), wait for rollouts."""
-    outcome = ops.run_deploy(
-        spec,
-        ops.target_inventory(cluster, inventory),
-        check=check,
-        prune=prune,
-        wait=wait,
-        timeout=timeout,
-        cli_vars=var,
-        hooks=_json_hooks() if as_json else _deploy_hooks(),
-    )
+    with ops.fast_strategy(fast):
+        outcome = ops.run_deploy(
+            spec,
+            ops.target_inventory(cluster, inventory),
+            check=check,
+            prune=prune,
+            wait=wait,
+            timeout=timeout,
+            cli_vars=var,
+            hooks=_json_hooks() if as_json else _deploy_hooks(),
+        )
     if as_json:
         console.print_json(_to_dict(outcome), schema="deploy")
 

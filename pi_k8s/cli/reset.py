@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +14,7 @@ from pi_k8s.cli._options import (
     AskBecomePassOpt,
     CheckOpt,
     ClusterOpt,
+    FastOpt,
     InventoryOpt,
     LimitOpt,
     VerboseOpt,
@@ -57,10 +59,18 @@ def reset(
     verbose: VerboseOpt = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     ask_become_pass: AskBecomePassOpt = False,
+    fast: FastOpt = False,
 ) -> None:
     """Uninstall k3s and put back what pi-k8s changed; reboot only where cmdline.txt changed."""
     options = ops.ResetOptions(limit=limit, check=check, forget=forget, verbose=verbose)
-    inventory = ops.target_inventory(cluster, inventory)
+    with ops.fast_strategy(fast):  # a missing Mitogen is refused before the question
+        _reset(ops.target_inventory(cluster, inventory), options, yes, as_json, ask_become_pass)
+
+
+def _reset(
+    inventory: Path, options: ops.ResetOptions, yes: bool, as_json: bool, ask_become_pass: bool
+) -> None:
+    check, verbose = options.check, options.verbose
     plan = ops.plan_reset(inventory, options)
     if not yes and not check:
         if not console.can_ask():
@@ -71,7 +81,8 @@ def reset(
             )
         console.info(
             f"cluster {plan.cluster}: k3s will be removed and pi-k8s's changes put back on "
-            f"{', '.join(plan.hosts)}" + (f"; then {plan.state} is removed." if forget else ".")
+            f"{', '.join(plan.hosts)}"
+            + (f"; then {plan.state} is removed." if options.forget else ".")
         )
         if not console.confirm(f"Reset {len(plan.hosts)} host(s)?"):
             console.info("Nothing was reset.")

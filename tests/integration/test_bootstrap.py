@@ -35,6 +35,8 @@ from tests.conftest import (
 from tests.testbed_inventory import cluster_inventory
 
 pytestmark = pytest.mark.testbed
+# Ansible's own strategy, as users run by default (tests/integration/conftest.py).
+ANSIBLES_OWN_STRATEGY = True
 
 VERSION = K3S_VERSION
 NEWER = "v1.31.5+k3s1"

@@ -16,6 +16,8 @@ import pytest
 from pi_k8s import testbed as tb
 
 pytestmark = pytest.mark.testbed
+# Ansible's own strategy, as users run by default (tests/integration/conftest.py).
+ANSIBLES_OWN_STRATEGY = True
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -36,6 +36,8 @@ from pi_k8s import testbed as tb
 from tests.conftest import STANDIN_VERSION, host_sh, make_testbed
 
 pytestmark = pytest.mark.testbed
+# Ansible's own strategy, as users run by default (tests/integration/conftest.py).
+ANSIBLES_OWN_STRATEGY = True
 
 NAME = os.environ.get("PI_K8S_TEST_SSH_NAME", "sshx")
 SUBNET = os.environ.get("PI_K8S_TEST_SSH_SUBNET", "10.213.121.0/24")

@@ -68,3 +68,52 @@ def test_run_playbook_passes_the_strategy_to_ansible(
         runner.run_playbook("site.yml")
     assert "ANSIBLE_STRATEGY" not in calls[0]["envvars"]
     assert calls[1]["envvars"]["ANSIBLE_STRATEGY"] == "mitogen_linear"
+
+
+PLAYBOOK_COMMANDS = [
+    ["bootstrap"],
+    ["upgrade", "--k3s-version", "v1.31.5+k3s1"],
+    ["reboot"],
+    ["reset", "--yes"],
+    ["backup"],
+    ["restore", "snap-1", "--yes"],
+    ["deploy"],
+    ["nodes", "add", "pi-9"],
+    ["nodes", "remove", "pi-9"],
+]
+
+
+@pytest.mark.parametrize("how", ["--fast", "PI_K8S_FAST=1"])
+@pytest.mark.parametrize("command", PLAYBOOK_COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_every_playbook_command_takes_fast_and_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, command: list[str], how: str
+) -> None:
+    """Each command that runs a playbook knows --fast (and PI_K8S_FAST): without Mitogen it
+    is refused with exit 2 before any playbook, which proves the option reached the check."""
+    monkeypatch.setitem(sys.modules, "ansible_mitogen", None)
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+
+    def never(*_: Any, **__: Any) -> Any:
+        raise AssertionError(f"{command[0]} ran a playbook although --fast cannot work")
+
+    monkeypatch.setattr(runner, "run_playbook", never)
+    inv = tmp_path / "hosts.yml"
+    inv.write_text("all: {}\n")
+    with_inventory = command[0] in ("bootstrap", "reset", "deploy")  # the others: --cluster
+    args = [*command, "-i", str(inv)] if with_inventory else list(command)
+    env = {"PI_K8S_FAST": "1"} if how != "--fast" else {}
+    result = CliRunner(env=env).invoke(app, [*args, *(["--fast"] if how == "--fast" else [])])
+    assert result.exit_code == 2, result.output
+    assert "--fast needs Mitogen" in result.output, result.output
+
+
+@pytest.mark.parametrize("value", ["0", "false", ""])
+def test_pi_k8s_fast_off_leaves_ansibles_strategy(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, value: str
+) -> None:
+    monkeypatch.setitem(sys.modules, "ansible_mitogen", None)  # would refuse if asked for
+    monkeypatch.setenv("PI_K8S_STATE_DIR", str(tmp_path / "state"))
+    result = CliRunner(env={"PI_K8S_FAST": value}).invoke(
+        app, ["bootstrap", "-i", str(tmp_path / "absent.yml")]
+    )
+    assert "--fast needs Mitogen" not in result.output, result.output
