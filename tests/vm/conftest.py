@@ -1,5 +1,5 @@
 """Fixtures for the test-VM suite (``make test-vm``, and ``test_vm_ci.py`` in ``make
-integration``): QEMU VMs with their own kernel.
+test``'s vm phase): QEMU VMs with their own kernel.
 
 Each fixture brings its VMs up, with an NTP server on their bridge (tests/vm/ntp.py), and
 always takes them down, even when a test fails. The VMs' image is cached in
