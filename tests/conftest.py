@@ -175,9 +175,18 @@ def shown(result: Result, args: Sequence[str]) -> str:
 def run_bootstrap(
     inventory: Path, airgap: Path, *extra: str, version: str = K3S_VERSION
 ) -> tuple[int, str]:
-    """`pi-k8s bootstrap` from ``airgap``: (exit code, output). The stand-in runs no pods,
-    so its verify skips the workloads; under real k3s they are checked."""
-    result = CliRunner(env={"COLUMNS": "200"}).invoke(
+    """`pi-k8s bootstrap` from ``airgap``: (exit code, output)."""
+    result = bootstrap_result(inventory, airgap, *extra, version=version)
+    return result.exit_code, result.output
+
+
+def bootstrap_result(
+    inventory: Path, airgap: Path, *extra: str, version: str = K3S_VERSION
+) -> Result:
+    """`pi-k8s bootstrap` from ``airgap`` (stdout and stderr apart, for --json). The
+    stand-in runs no pods, so its verify skips the workloads; under real k3s they are
+    checked."""
+    return CliRunner(env={"COLUMNS": "200"}).invoke(
         app,
         [
             "bootstrap",
@@ -191,7 +200,6 @@ def run_bootstrap(
             *extra,
         ],
     )
-    return result.exit_code, result.output
 
 
 # Simulates a kernel booted without the memory cgroup: the containers share the machine's
