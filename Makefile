@@ -48,9 +48,10 @@ lint: venv
 	  && $(BIN)/yamllint -s . && $(BIN)/ansible-lint -q \
 	  && $(BIN)/check-jsonschema -q --builtin-schema vendor.github-workflows .github/workflows/*.yml'
 
-# The bad-input corpus's host-free cases run here; its host cases in integration.
+# The bad-input corpus's host-free cases run here; its host cases in integration. On every
+# core (pytest-xdist): the unit tests share no host, port or directory.
 unit: venv
-	$(PHASE) unit $(BIN)/pytest -q tests/unit tests/badinput/test_host_free.py \
+	$(PHASE) unit $(BIN)/pytest -q -n auto tests/unit tests/badinput/test_host_free.py \
 	  --junitxml=$(RESULTS)/unit.xml
 
 # Everything else but the VMs: testbed, molecule, packaging, demo.
