@@ -3,7 +3,8 @@
 One server, bootstrapped (verify included) with the stand-in's airgap directory, which
 holds all three assets; the role must choose by the host's architecture (`uname -m` =
 aarch64). As on the x86_64 VMs: swap on before and off after, the clock synchronised from
-the test's NTP server on the bridge.
+the test's NTP server on the bridge. With --fast (Mitogen): an arm64 guest under TCG is
+the slowest of the VMs, and one Python per host for the run saves most of it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def arm(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> I
         h = host(bed, "rpi-1")
         h.run("systemctl is-system-running --wait")
         before = pi_state(h)
-        code, output = bootstrap(inv, airgap)
+        code, output = bootstrap(inv, airgap, "--fast")
         yield {"bed": bed, "code": code, "output": output, "before": before, "after": pi_state(h)}
 
 

@@ -32,9 +32,11 @@ HOSTS = ("rpi-1", "rpi-2")
 FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
 
 
-def bootstrap(inventory: Path, airgap: Path) -> tuple[int, str]:
-    """``pi-k8s bootstrap``, verify included: the VMs' clock syncs from the bridge."""
-    return run_bootstrap(inventory, airgap)
+def bootstrap(inventory: Path, airgap: Path, *extra: str) -> tuple[int, str]:
+    """``pi-k8s bootstrap``, verify included: the VMs' clock syncs from the bridge. This
+    module runs it on Ansible's own strategy, the users' default (test_vm_ci.py and
+    test_vm_arm64.py use --fast)."""
+    return run_bootstrap(inventory, airgap, *extra)
 
 
 def boot_id(bed: tb.Testbed, name: str) -> str:
