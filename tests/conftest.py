@@ -112,14 +112,26 @@ def make_testbed(name: str, subnet: str, nodes: int, others: int = 0) -> Iterato
         tb.down(name)
 
 
+def session_testbed_layout() -> tuple[str, str]:
+    """The session testbed's name and subnet: ``pytest`` on 10.213.14.0/24, and under
+    pytest-xdist one of its own for each further worker (gw1: ``pytest1`` on
+    10.213.94.0/24, gw2: ``pytest2`` on 10.213.95.0/24)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    n = int(worker.removeprefix("gw") or 0)
+    if n > 2:
+        raise pytest.UsageError("the session testbed has subnets for 3 xdist workers at most")
+    return ("pytest", "10.213.14.0/24") if n == 0 else (f"pytest{n}", f"10.213.{93 + n}.0/24")
+
+
 @pytest.fixture(scope="session")
 def testbed(_private_state_dir: Path) -> Iterator[tb.Testbed]:
-    """The session's shared testbed: 3 Pi hosts and 1 non-Pi host on 10.213.14.0/24.
+    """The session's shared testbed: 3 Pi hosts and 1 non-Pi host (session_testbed_layout).
 
     Tests that change a host must restore it. Tests that need another layout call
     ``make_testbed`` with their own name and subnet.
     """
-    yield from make_testbed("pytest", "10.213.14.0/24", nodes=3, others=1)
+    name, subnet = session_testbed_layout()
+    yield from make_testbed(name, subnet, nodes=3, others=1)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -1,4 +1,4 @@
-"""`pi-k8s discover` on the session testbed: 3 Pi hosts + 1 non-Pi on 10.213.14.0/24.
+"""`pi-k8s discover` on the session testbed: 3 Pi hosts + 1 non-Pi on its own /24.
 
 Everything here is real: the TCP sweep, the kernel neighbour table, SSH into the
 containers, and mDNS on the testbed bridge. Traffic goes only to the testbed subnet.
@@ -6,6 +6,7 @@ containers, and mDNS on the testbed bridge. Traffic goes only to the testbed sub
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import subprocess
@@ -25,7 +26,6 @@ from pi_k8s.models import PiHost
 
 pytestmark = pytest.mark.testbed
 
-SUBNET = "10.213.14.0/24"
 runner = CliRunner()
 
 
@@ -46,7 +46,7 @@ def run_discover(bed: tb.Testbed, known_hosts: Path, *extra: str) -> tuple[int, 
     args = [
         "discover",
         "--subnet",
-        SUBNET,
+        bed.subnet,
         "--user",
         "pi",
         "--known-hosts",
@@ -213,7 +213,7 @@ def test_mdns_workstation_and_raspberrypi_local(testbed: tb.Testbed) -> None:
     from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
     bridge = bridge_address(testbed)
-    free_ip = "10.213.14.200"  # no testbed host there
+    free_ip = str(ipaddress.ip_network(testbed.subnet)[200])  # no testbed host there
     info = ServiceInfo(
         discovery.WORKSTATION_SERVICE,
         f"rpi-9 [dc:a6:32:aa:bb:cc].{discovery.WORKSTATION_SERVICE}",

@@ -118,17 +118,19 @@ def test_host_keys_are_unique_and_pinned(testbed: tb.Testbed) -> None:
 
 
 def test_status_json_lists_the_hosts(testbed: tb.Testbed) -> None:
-    result = CliRunner().invoke(app, ["testbed", "status", "--name", "pytest", "--json"])
+    result = CliRunner().invoke(app, ["testbed", "status", "--name", testbed.name, "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["subnet"] == "10.213.14.0/24"
+    assert data["subnet"] == testbed.subnet
     assert [h["name"] for h in data["hosts"]] == ["rpi-1", "rpi-2", "rpi-3", "other-1"]
 
 
 def test_up_again_is_idempotent(testbed: tb.Testbed) -> None:
+    bed = testbed.name
+
     def ids() -> list[str]:
         out = subprocess.run(
-            ["podman", "ps", "-q", "--no-trunc", "--filter", "label=pi-k8s.testbed=pytest"],
+            ["podman", "ps", "-q", "--no-trunc", "--filter", f"label=pi-k8s.testbed={bed}"],
             capture_output=True,
             text=True,
             check=True,
@@ -142,13 +144,13 @@ def test_up_again_is_idempotent(testbed: tb.Testbed) -> None:
             "testbed",
             "up",
             "--name",
-            "pytest",
+            testbed.name,
             "--nodes",
             "3",
             "--others",
             "1",
             "--subnet",
-            "10.213.14.0/24",
+            testbed.subnet,
             "--json",
         ],
     )
@@ -160,7 +162,7 @@ def test_up_again_is_idempotent(testbed: tb.Testbed) -> None:
 def test_down_leaves_nothing_behind() -> None:
     name = "downtest"
     try:
-        bed = tb.up(1, 1, name=name, subnet="10.213.16.0/24")
+        bed = tb.up(1, 1, name=name, subnet="10.213.11.0/24")  # its own /24
         assert len(bed.hosts) == 2
         result = CliRunner().invoke(app, ["testbed", "down", "--name", name])
         assert result.exit_code == 0, result.output
