@@ -6,7 +6,7 @@ task). It roughly halves a module's time, which is what lets ``.ci/run`` hold th
 test. Ansible's own strategy, what users get by default, stays proven where it matters
 most: a module that sets ``ANSIBLES_OWN_STRATEGY = True`` (test_bootstrap.py: first run,
 no-op, drift, check mode, a host lost; test_ssh_config.py: -K; test_demo.py: ``make
-demo``) runs without it, as do molecule's scenarios and test_collection_converge.py's
+demo``; test_deploy_secrets.py: secrets searched in Ansible's -vvv output) runs without it, as do molecule's scenarios and test_collection_converge.py's
 ansible-playbook. ``PI_K8S_TEST_FAST=0 make integration`` runs every module without it.
 """
 
