@@ -4,9 +4,10 @@ Mitogen runs the same playbooks, tasks and modules on the same hosts; only the w
 task reaches its host differs (one Python per host for the run instead of one per
 task). It roughly halves a module's time, which is what lets ``.ci/run`` hold the VM
 test. Ansible's own strategy, what users get by default, stays proven where it matters
-most: a module that sets ``ANSIBLES_OWN_STRATEGY = True`` (test_bootstrap.py: first run,
-no-op, drift, check mode, a host lost; test_ssh_config.py: -K; test_demo.py: ``make
-demo``; test_deploy_secrets.py: secrets searched in Ansible's -vvv output) runs without it, as do molecule's scenarios and test_collection_converge.py's
+most. A module that sets ``ANSIBLES_OWN_STRATEGY = True`` runs without it:
+test_bootstrap.py (first run, no-op, drift, check mode, a host lost), test_ssh_config.py
+(-K), test_demo.py (``make demo``) and test_deploy_secrets.py (secrets searched in
+Ansible's -vvv output). So do molecule's scenarios and test_collection_converge.py's
 ansible-playbook. ``PI_K8S_TEST_FAST=0 make integration`` runs every module without it.
 """
 
