@@ -54,9 +54,11 @@ unit: venv
 	$(PHASE) unit $(BIN)/pytest -q -n auto tests/unit tests/badinput/test_host_free.py \
 	  --junitxml=$(RESULTS)/unit.xml
 
-# Everything else but the VMs: testbed, molecule, packaging, demo.
+# Everything else but the VMs: testbed, molecule, packaging, demo. Two modules at a time
+# (pytest-xdist, a module stays on one worker: its fixtures are module-scoped): each has its
+# own testbed name and /24, and much of a module's time is spent waiting on its hosts.
 integration: deps venv image
-	$(PHASE) integration $(BIN)/pytest -q tests --ignore=tests/unit \
+	$(PHASE) integration $(BIN)/pytest -q -n 2 --dist loadfile tests --ignore=tests/unit \
 	  --ignore=tests/badinput/test_host_free.py --ignore=tests/vm \
 	  --junitxml=$(RESULTS)/integration.xml
 
