@@ -6,9 +6,10 @@ task). It roughly halves a module's time, which is what lets ``.ci/run`` hold th
 test. Ansible's own strategy, what users get by default, stays proven where it matters
 most. A module that sets ``ANSIBLES_OWN_STRATEGY = True`` runs without it:
 test_bootstrap.py (first run, no-op, drift, check mode, a host lost), test_ssh_config.py
-(-K), test_demo.py (``make demo``) and test_deploy_secrets.py (secrets searched in
-Ansible's -vvv output). So do molecule's scenarios and test_collection_converge.py's
-ansible-playbook. ``PI_K8S_TEST_FAST=0 make integration`` runs every module without it.
+(-K), test_demo.py (``make demo``), test_reboot.py (its sampler must see each cordon) and
+test_deploy_secrets.py and test_registries.py (secrets searched in Ansible's -vvv output).
+So do molecule's scenarios and test_collection_converge.py's ansible-playbook.
+``PI_K8S_TEST_FAST=0 make integration`` runs every module without it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ also proves verify and bootstrap work from what `pi-k8s inventory` writes.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +25,19 @@ ANSIBLES_OWN_STRATEGY = True
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_demo_runs_the_whole_job(tmp_path: Path) -> None:
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A directory with a short path: Ansible's SSH control sockets live under HOME, and a
+    Unix socket's path holds 107 bytes at most (pytest-xdist's tmp_path is too deep)."""
+    path = Path(tempfile.mkdtemp(prefix="pk8s-demo-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_demo_runs_the_whole_job(short_tmp: Path) -> None:
+    tmp_path = short_tmp
     env = {
         **os.environ,
         "PI_K8S_STATE_DIR": str(tmp_path / "state"),
