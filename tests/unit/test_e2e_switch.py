@@ -153,6 +153,7 @@ def test_the_collection_hook_skips_stand_in_only_tests_under_real_k3s(
         def __init__(self, *marks: pytest.MarkDecorator) -> None:
             self.own = {m.mark.name: m.mark for m in marks}
             self.added: list[pytest.Mark] = []
+            self.path = Path("tests/integration/test_x.py")
 
         def get_closest_marker(self, name: str) -> pytest.Mark | None:
             return self.own.get(name)
@@ -173,3 +174,25 @@ def test_the_collection_hook_skips_stand_in_only_tests_under_real_k3s(
     only.added.clear()
     conftest.pytest_collection_modifyitems(None, [only])  # type: ignore[arg-type]
     assert only.added[0].kwargs["reason"] == "stand-in only: tampers with the stand-in"
+
+
+def test_the_collection_hook_puts_the_slowest_modules_first_and_keeps_each_modules_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under pytest-xdist the slowest modules start first; a module's tests stay together
+    and in their order (their fixtures are module-scoped)."""
+
+    def item(path: str, name: str) -> SimpleNamespace:
+        return SimpleNamespace(path=Path(path), name=name, get_closest_marker=lambda _: None)
+
+    items = [
+        item("tests/integration/test_a.py", "a1"),
+        item("tests/integration/test_bootstrap.py", "b1"),
+        item("tests/integration/test_a.py", "a2"),
+        item("tests/integration/test_molecule.py", "m1"),
+        item("tests/integration/test_bootstrap.py", "b2"),
+        item("tests/unit/test_z.py", "z1"),
+    ]
+    monkeypatch.setattr(conftest, "REAL_K3S", False)
+    conftest.pytest_collection_modifyitems(None, items)  # type: ignore[arg-type]
+    assert [i.name for i in items] == ["m1", "b1", "b2", "a1", "a2", "z1"]
