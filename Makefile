@@ -56,9 +56,11 @@ unit: venv
 
 # Everything else but the VMs: testbed, molecule, packaging, demo. Two modules at a time
 # (pytest-xdist, a module stays on one worker: its fixtures are module-scoped): each has its
-# own testbed name and /24, and much of a module's time is spent waiting on its hosts.
+# own testbed name and /24, and much of a module's time is spent waiting on its hosts. In
+# the order tests/conftest.py gives (slowest first), not xdist's (most tests first).
 integration: deps venv image
-	$(PHASE) integration $(BIN)/pytest -q -n 2 --dist loadfile tests --ignore=tests/unit \
+	$(PHASE) integration $(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder tests \
+	  --ignore=tests/unit \
 	  --ignore=tests/badinput/test_host_free.py --ignore=tests/vm \
 	  --junitxml=$(RESULTS)/integration.xml
 
