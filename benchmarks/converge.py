@@ -5,7 +5,8 @@ Usage: .venv/bin/python benchmarks/converge.py [--nodes 3 5 10 50] [--slowest 15
 For each size it brings up its own testbed (10.213.22.0/24), runs site.yml with the
 k3s stand-in (tests/standin/, installed through the airgap path), runs it again, and
 takes the testbed down. Per run it prints the wall-clock time, the changed count, tasks
-and round trips per host, and the controller's CPU time and peak memory
+and round trips per host, the controller's CPU time and peak memory, and each
+testbed host's memory after the first run
 (benchmarks/runprofile.py says how each is counted); with --slowest N, the N slowest
 tasks of the no-op re-run. It asserts nothing: figures, not tests.
 """
@@ -13,7 +14,9 @@ tasks of the no-op re-run. It asserts nothing: figures, not tests.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +56,29 @@ def strategy_env(strategy: str) -> dict[str, str] | None:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": strategy}
 
 
+def host_memory_mb(bed: tb.Testbed) -> float:
+    """Mean memory per testbed host (its container's cgroup, as ``podman stats`` reads it)."""
+    out = subprocess.run(
+        ["podman", "stats", "--no-stream", "--format", "json", *(h.container for h in bed.hosts)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = json.loads(out)
+    used = [_bytes(str(r.get("mem_usage", r.get("MemUsage", "0")))) for r in rows]
+    return sum(used) / len(used) / 2**20
+
+
+def _bytes(usage: str) -> int:
+    """``12.3MB / 24GB`` → bytes of the first figure (podman's human units, powers of 1000)."""
+    figure = usage.split("/")[0].strip()
+    units = {"kB": 1e3, "MB": 1e6, "GB": 1e9, "B": 1.0}
+    for unit, factor in units.items():
+        if figure.endswith(unit):
+            return int(float(figure[: -len(unit)]) * factor)
+    return int(float(figure))
+
+
 def one(nodes: int, work: Path, airgap: Path, slowest: int, strategy: str) -> dict[str, Any]:
     name = f"bench{nodes}"
     try:
@@ -74,6 +100,8 @@ def one(nodes: int, work: Path, airgap: Path, slowest: int, strategy: str) -> di
                 ).raise_for_status()
                 wall = time.monotonic() - t0
             prof.read_artifacts(result.artifacts)
+            if run == "first":
+                out["host_memory_mb"] = round(host_memory_mb(bed))
             out[run] = {
                 "s": round(wall, 1),
                 "changed": result.changed_total,
@@ -125,6 +153,8 @@ def report(n: int, strategy: str, r: dict[str, Any]) -> None:
             f"{f['round_trips_per_host']:>10} {f['cpu_s']:>7}s {f['peak_rss_mb']:>5} MB",
             flush=True,
         )
+    mem = r["host_memory_mb"]
+    print(f"      testbed up {r['testbed_up_s']}s, {mem} MB per host after the first run")
     for name, sec in r["noop"]["slowest"]:
         print(f"      {sec:6.2f}s  {name}")
 
