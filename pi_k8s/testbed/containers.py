@@ -33,6 +33,7 @@ from pi_k8s.testbed.hosts import (
     validate_name,
 )
 from pi_k8s.testbed.image import ensure_image, image_tag
+from pi_k8s.testbed.limits import ensure_inotify_instances
 from pi_k8s.testbed.pifiles import host_files, layer_tar
 from pi_k8s.testbed.podman import LABEL, container_exists, list_containers, podman
 
@@ -177,6 +178,9 @@ def up(
     network = _ensure_network(name, str(net))
 
     wanted = {f"{_resource(name)}-{p.name}": p for p in plans}
+    # Every running container on this machine (other testbeds too) holds inotify instances.
+    others_running = podman("ps", "-q", "--filter", f"label={LABEL}").split()
+    ensure_inotify_instances(len(others_running) + len(wanted), progress=progress)
     for existing in list_containers(name):
         cname = existing["Names"][0]  # type: ignore[index]
         labels = existing.get("Labels") or {}

@@ -1,0 +1,183 @@
+"""The ``host_state`` module (one round trip for a role's reads) and its filters.
+
+The module runs for real on this machine's files (a temporary directory); the filters
+decide on the controller whether a change task can be skipped, so each aspect a task sets
+(content, mode, owner, group, type, link target) must make ``file_is`` say "differs".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE = REPO / "plugins" / "modules" / "host_state.py"
+sys.path.insert(0, str(REPO / "plugins" / "filter"))
+
+from host_state import (  # noqa: E402
+    file_is,
+    sysctl_paths,
+    sysctls_differ,
+    sysctls_outside,
+)
+
+
+def run_module(tmp_path: Path, args: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
+    params = dict(args)
+    if check_mode:
+        params["_ansible_check_mode"] = True
+    args_file = tmp_path / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
+    proc = subprocess.run(
+        [sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, timeout=60
+    )
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    root.mkdir()
+    (root / "conf").write_text("a = 1\n")
+    (root / "conf").chmod(0o640)
+    (root / "dir").mkdir(mode=0o750)
+    (root / "dir").chmod(0o750)
+    (root / "link").symlink_to("conf")
+    (root / "model").write_bytes(b"Raspberry Pi 4 Model B Rev 1.4\0")
+    return root
+
+
+def test_module_describes_files_reads_text_and_runs_commands(tmp_path: Path, tree: Path) -> None:
+    result = run_module(
+        tmp_path,
+        {
+            "files": [str(tree / n) for n in ("conf", "dir", "link", "missing")],
+            "sha256": [str(tree / "conf")],
+            "read": [str(tree / "model"), str(tree / "missing")],
+            "commands": {
+                "echo": ["echo", "hi"],
+                "absent": ["/nonexistent/k3s", "--version"],
+                "absent_path": ["no-such-command-here"],
+            },
+        },
+    )
+    assert result["changed"] is False, result
+    files = result["files"]
+    me = subprocess.run(["id", "-un"], capture_output=True, text=True).stdout.strip()
+    assert files[str(tree / "conf")] == {
+        "exists": True,
+        "type": "file",
+        "mode": "0640",
+        "owner": me,
+        "group": files[str(tree / "conf")]["group"],
+        "sha1": hashlib.sha1(b"a = 1\n").hexdigest(),
+        "sha256": hashlib.sha256(b"a = 1\n").hexdigest(),
+    }
+    assert files[str(tree / "dir")]["type"] == "directory"
+    assert files[str(tree / "dir")]["mode"] == "0750"
+    assert "sha1" not in files[str(tree / "dir")]
+    assert files[str(tree / "link")]["type"] == "link"
+    assert files[str(tree / "link")]["target"] == "conf"
+    assert files[str(tree / "missing")] == {"exists": False}
+    # the device tree's trailing NUL is dropped; a missing file reads as null
+    assert result["content"] == {
+        str(tree / "model"): "Raspberry Pi 4 Model B Rev 1.4",
+        str(tree / "missing"): None,
+    }
+    assert result["commands"]["echo"]["rc"] == 0
+    assert result["commands"]["echo"]["stdout"] == "hi\n"
+    assert result["commands"]["absent"]["rc"] == 127
+    assert result["commands"]["absent_path"]["rc"] == 127
+
+
+def test_module_reads_the_same_in_check_mode_and_changes_nothing(
+    tmp_path: Path, tree: Path
+) -> None:
+    before = sorted(os.listdir(tree))
+    args = {"files": [str(tree / "conf")], "read": [str(tree / "conf")]}
+    assert (
+        run_module(tmp_path, args, check_mode=True)["files"] == run_module(tmp_path, args)["files"]
+    )
+    assert sorted(os.listdir(tree)) == before
+
+
+def test_module_refuses_a_command_that_is_not_an_argv_list(tmp_path: Path) -> None:
+    result = run_module(tmp_path, {"commands": {"bad": "echo hi"}})
+    assert result["failed"] is True
+    assert "commands.bad must be a non-empty argv list" in result["msg"]
+
+
+ENTRY = {
+    "exists": True,
+    "type": "file",
+    "mode": "0644",
+    "owner": "root",
+    "group": "root",
+    "sha1": hashlib.sha1(b"x = 1\n").hexdigest(),
+    "sha256": hashlib.sha256(b"x = 1\n").hexdigest(),
+}
+
+
+def test_file_is_holds_when_every_aspect_asked_matches() -> None:
+    assert file_is(ENTRY, content="x = 1\n", mode="0644", owner="root", group="root")
+    assert file_is(ENTRY, sha256=ENTRY["sha256"], mode=644)  # as YAML may give a mode
+    assert file_is({"exists": True, "type": "directory", "mode": "0755"}, "directory", mode="0755")
+    assert file_is({"exists": True, "type": "link", "target": "k3s"}, "link", target="k3s")
+
+
+@pytest.mark.parametrize(
+    ("entry", "asked"),
+    [
+        ({"exists": False}, {"content": "x = 1\n"}),
+        (ENTRY, {"content": "x = 2\n"}),
+        (ENTRY, {"content": "x = 1"}),  # a newline is content too
+        (ENTRY, {"sha256": "0" * 64}),
+        (ENTRY, {"mode": "0600"}),
+        (ENTRY, {"owner": "pi"}),
+        (ENTRY, {"group": "pi"}),
+        (ENTRY, {"mode": "u=rw,g=r,o=r"}),  # a symbolic mode is left to the task
+        ({**ENTRY, "type": "link", "target": "conf"}, {"content": "x = 1\n"}),
+        ({"exists": True, "type": "file"}, {"kind": "directory"}),
+        (
+            {"exists": True, "type": "link", "target": "/usr/bin/k3s"},
+            {"kind": "link", "target": "k3s"},
+        ),
+        ({**ENTRY, "sha1": None}, {"content": "x = 1\n"}),  # unreadable
+    ],
+)
+def test_file_is_says_differs_for_each_aspect(entry: dict[str, Any], asked: dict[str, Any]) -> None:
+    assert not file_is(entry, **asked)
+
+
+def test_file_is_refuses_what_is_not_a_host_state_entry() -> None:
+    with pytest.raises(AnsibleFilterError, match="expects an entry of host_state"):
+        file_is({"path": "/etc"})
+    with pytest.raises(AnsibleFilterError, match="kind must be one of"):
+        file_is(ENTRY, "socket")
+
+
+def test_sysctls_differ_compares_words_and_counts_unreadable_ones() -> None:
+    wanted = {"net.ipv4.ip_forward": 1, "net.ipv4.ip_local_port_range": "32768 60999", "vm.x": 0}
+    paths = sysctl_paths(wanted)
+    assert paths == [
+        "/proc/sys/net/ipv4/ip_forward",
+        "/proc/sys/net/ipv4/ip_local_port_range",
+        "/proc/sys/vm/x",
+    ]
+    read = dict(zip(paths, ["1\n", "32768\t60999\n", None], strict=True))
+    assert sysctls_differ(wanted, read) == ["vm.x"]
+    assert sysctls_differ(wanted, read, ["net."]) == []
+    read[paths[0]] = "0\n"
+    assert sysctls_differ(wanted, read, ["net."]) == ["net.ipv4.ip_forward"]
+    assert sysctls_outside(wanted, ["net."]) == ["vm.x"]
+    assert sysctl_paths({"net/ipv4/conf/eth0.1/rp_filter": 1}) == [
+        "/proc/sys/net/ipv4/conf/eth0.1/rp_filter"
+    ]
