@@ -41,9 +41,11 @@ What it runs, ``--rounds`` times, the two tools interleaved (the order flips eac
   a fresh testbed ``pikbench`` (10.213.24.0/24); with ``--fast``, Mitogen's strategy.
 
 Each tool runs twice per round: the first converge, then a re-run with nothing to change
-(for k3s-ansible the re-run still reports changes: it always runs the install script
-and restarts k3s). Per run: wall time, changed count (the runner's stats), tasks and
-round trips per host, controller CPU and peak RSS (benchmarks/runprofile.py). It prints
+(k3s-ansible's re-run still reports changes: it always runs the install script and
+restarts k3s, and the script rewrites the agents' env file, so the token line goes back
+in; the no-op's changed tasks are listed). Per run: wall time, changed count (the
+runner's stats), tasks and round trips per host, controller CPU and peak RSS
+(benchmarks/runprofile.py). With ``--keep DIR`` the runs' artifacts stay. It prints
 the medians, the ratios pi-k8s / k3s-ansible and the load average at start and end. It
 asserts nothing: figures, not tests.
 """
@@ -151,16 +153,23 @@ def pik8s_inventory(bed: tb.Testbed, path: Path) -> Path:
     return path
 
 
-def changed_tasks(artifacts: Path) -> Counter[str]:
-    """Task name → how many hosts it changed, from the run's events."""
+def changed_tasks(artifacts: Path) -> tuple[Counter[str], set[str]]:
+    """Task name → how many hosts it changed, from the run's events; and the tasks whose
+    results no_log hid (their events do not say whether they changed)."""
     names: Counter[str] = Counter()
+    hidden: set[str] = set()
     for path in artifacts.glob("**/job_events/*.json"):
         event = json.loads(path.read_text())
         data = event.get("event_data", {})
-        if event.get("event") == "runner_on_ok" and data.get("res", {}).get("changed"):
-            role = data.get("role")
-            names[f"{role} : {data.get('task')}" if role else str(data.get("task"))] += 1
-    return names
+        if event.get("event") != "runner_on_ok":
+            continue
+        role, res = data.get("role"), data.get("res", {})
+        name = f"{role} : {data.get('task')}" if role else str(data.get("task"))
+        if res.get("changed"):
+            names[name] += 1
+        elif "censored" in res:
+            hidden.add(name)
+    return names, hidden
 
 
 def _failures(events: list[dict[str, Any]]) -> str:
@@ -258,9 +267,15 @@ def one(tool: str, rnd: int, args: argparse.Namespace, work: Path, airgaps: dict
                 f"  CPU {f['cpu']:>5}s  RSS {f['rss']:>4} MB",
                 flush=True,
             )
-            if run == "noop":
-                for task, hosts in sorted(changed_tasks(artifacts).items()):
+            if run == "noop" and changed:
+                names, hidden = changed_tasks(artifacts)
+                for task, hosts in sorted(names.items()):
                     print(f"      changed on {hosts} host(s): {task}")
+                if changed > sum(names.values()):
+                    print(
+                        f"      {changed - sum(names.values())} more in tasks with no_log: "
+                        + "; ".join(sorted(hidden))
+                    )
     finally:
         tb.down(name)
     return out
@@ -312,6 +327,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--nodes", type=int, default=3, help="1 server, the rest agents")
     parser.add_argument("--fast", action="store_true", help="pi-k8s with Mitogen's strategy")
+    parser.add_argument(
+        "--keep", type=Path, help="work in this new directory and keep it (runs' artifacts)"
+    )
     args = parser.parse_args()
     args.peer = args.peer.resolve()
     if not (args.peer / "playbooks" / "site.yml").is_file():
@@ -328,8 +346,10 @@ def main() -> None:
         strategy_env("mitogen_linear")  # ImportError now, not after the first testbed
     pik8s_label = f"{PIK8S} --fast" if args.fast else PIK8S
 
+    if args.keep:
+        args.keep.mkdir(parents=True)  # a new one: each round's paths must not exist yet
     with tempfile.TemporaryDirectory(prefix="pi-k8s-peer-") as tmp:
-        work = Path(tmp)
+        work = args.keep.resolve() if args.keep else Path(tmp)
         standin_dir = standin.build_airgap(work / "airgap", VERSION)
         airgaps = {
             PIK8S: standin_dir,
