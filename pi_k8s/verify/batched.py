@@ -146,9 +146,10 @@ class BatchedHost:
     """A testinfra host whose reads in ``reads`` come from one command on the host.
 
     ``host`` is the real testinfra host (its sudo and SSH settings apply); ``python`` the
-    host's Python 3. The read runs at the first call, once; if SSH fails, that call
-    raises what testinfra raised (so host_checks reports the host unreachable). If the
-    reader itself fails (no Python, a bad answer), every call goes to ``host``.
+    host's Python 3. The read runs at the first call; if SSH fails, that call raises
+    what testinfra raised (so host_checks reports the host unreachable) and the next call
+    tries again. Once it has run, it is not run again; if the reader itself failed (no
+    Python, a bad answer), every call goes to ``host`` and ``batch_error`` says why.
     """
 
     def __init__(self, host: Any, reads: Reads, *, python: str = "python3") -> None:
