@@ -1,15 +1,16 @@
 """Prove a k3s cluster on Pis is healthy: testinfra checks → list[CheckResult].
 
 Host checks run on every inventory host through testinfra's ansible backend (the same
-connection settings as bootstrap), in parallel across hosts. Cluster checks run from the
+connection settings as bootstrap), in parallel across hosts; what they read on a host comes
+from one command there (``batched``, which runs ``reader``). Cluster checks run from the
 first server with ``k3s kubectl``. With an API VIP, every node and the controller reach
 the API through it and exactly one server holds it (``vip``). Each failure carries the
 likely cause and the fix. The parsers are pure and tested from fixtures.
 
 The package: ``model`` (constants, targets, results), ``parsers`` (pure), ``hosts`` (host
 checks), ``cluster`` (cluster checks), ``vip`` (API VIP checks), ``targets`` (the
-inventory's hosts); ``verify()`` here runs them all. The JUnit rendering of a report is
-pi_k8s.render.junit.
+inventory's hosts), ``batched`` and ``reader`` (each host's one read); ``verify()`` here
+runs them all. The JUnit rendering of a report is pi_k8s.render.junit.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pi_k8s import paths
+from pi_k8s.verify.batched import BatchedHost, host_reads
 from pi_k8s.verify.cluster import check_dns as check_dns
 from pi_k8s.verify.cluster import cluster_checks as cluster_checks
 from pi_k8s.verify.cluster import dns_smoke_command as dns_smoke_command
@@ -157,9 +159,11 @@ def verify(
             host = testinfra.get_host(f"ansible://{t.name}", ansible_inventory=str(inventory))
             # Root reads what k3s keeps private (k3s.yaml, config files), as bootstrap's become.
             with host.sudo():
-                res = host_checks(host, t, version=version, min_free_mb=min_free_mb)
+                # One command reads all the checks need (pi_k8s.verify.batched).
+                batched = BatchedHost(host, host_reads(t, vip), python=t.python)
+                res = host_checks(batched, t, version=version, min_free_mb=min_free_mb)
                 if vip:
-                    vip_res, held = vip_host_checks(host, t, vip)
+                    vip_res, held = vip_host_checks(batched, t, vip)
                     res += vip_res
                     if held:
                         holders.append(t.name)

@@ -25,6 +25,16 @@ from pi_k8s.verify.parsers import decode_throttled, parse_controllers, parse_pro
 Check = Callable[[Any, HostTarget], Iterable[CheckResult]]
 PARALLEL_CHECKS = 6
 
+# The commands the checks run (pi_k8s.verify.batched runs them all in one go: host_reads).
+CONNECT = "true"
+TIME_SYNCED = "timedatectl show -p NTPSynchronized --value"
+CONTAINER = "systemd-detect-virt --container"
+TIMESYNCD_ENABLED = "systemctl is-enabled systemd-timesyncd"
+K3S_VERSION = f"{K3S_BINARY} --version"
+DISK_FREE = "df -Pm /var/lib/rancher 2>/dev/null || df -Pm /var/lib"
+THROTTLED = "vcgencmd get_throttled"
+ROOT_SOURCE = "findmnt -no SOURCE /"
+
 
 def check_cgroups(host: Any, t: HostTarget) -> Iterable[CheckResult]:
     v2 = host.file("/sys/fs/cgroup/cgroup.controllers")
@@ -118,15 +128,15 @@ def check_time(host: Any, t: HostTarget) -> Iterable[CheckResult]:
         "The clock is not synchronised: TLS certificates fail with a wrong clock; "
         "`sudo systemctl enable --now systemd-timesyncd` and check that NTP is reachable."
     )
-    out = host.run("timedatectl show -p NTPSynchronized --value")
+    out = host.run(TIME_SYNCED)
     if out.rc == 0 and out.stdout.strip() == "yes":
         yield outcome(t, "time synchronised", True, "NTP synchronised", hint)
         return
-    container = host.run("systemd-detect-virt --container").stdout.strip()
+    container = host.run(CONTAINER).stdout.strip()
     if container and container != "none":
         # A container's clock is the host kernel's; what the host can get wrong here is
         # having no time service at all once it is a real machine.
-        enabled = host.run("systemctl is-enabled systemd-timesyncd").stdout.strip()
+        enabled = host.run(TIMESYNCD_ENABLED).stdout.strip()
         yield outcome(
             t,
             "time synchronised",
@@ -149,7 +159,7 @@ def check_k3s_binary(host: Any, t: HostTarget, version: str | None) -> Iterable[
             "k3s is not installed: run `pi-k8s bootstrap`.",
         )
         return
-    out = host.run("/usr/local/bin/k3s --version")
+    out = host.run(K3S_VERSION)
     first = out.stdout.splitlines()[0] if out.stdout else out.stderr.strip()
     installed = first.split()[2] if len(first.split()) > 2 else first
     if version:
@@ -246,7 +256,7 @@ def check_modes(host: Any, t: HostTarget) -> Iterable[CheckResult]:
 
 
 def check_disk(host: Any, t: HostTarget, min_free_mb: int) -> Iterable[CheckResult]:
-    out = host.run("df -Pm /var/lib/rancher 2>/dev/null || df -Pm /var/lib")
+    out = host.run(DISK_FREE)
     fields = out.stdout.strip().splitlines()[-1].split() if out.rc == 0 else []
     free = int(fields[3]) if len(fields) > 3 else -1
     yield outcome(
@@ -260,7 +270,7 @@ def check_disk(host: Any, t: HostTarget, min_free_mb: int) -> Iterable[CheckResu
 
 def check_pi(host: Any, t: HostTarget) -> Iterable[CheckResult]:
     if host.exists("vcgencmd"):
-        out = host.run("vcgencmd get_throttled")
+        out = host.run(THROTTLED)
         flags = decode_throttled(out.stdout) if out.rc == 0 else ["vcgencmd failed"]
         yield outcome(
             t,
@@ -283,7 +293,7 @@ def check_pi(host: Any, t: HostTarget) -> Iterable[CheckResult]:
             "Add a heatsink or fan: the SoC throttles above 80 °C.",
             warn=True,
         )
-    root = host.run("findmnt -no SOURCE /").stdout.strip()
+    root = host.run(ROOT_SOURCE).stdout.strip()
     on_sd = "mmcblk" in root
     yield outcome(
         t,
@@ -300,7 +310,7 @@ def host_checks(
 ) -> list[CheckResult]:
     results: list[CheckResult] = []
     try:
-        host.run("true")  # connect first: an unreachable host is one failure, not twenty
+        host.run(CONNECT)  # connect first: an unreachable host is one failure, not twenty
     except Exception as exc:
         return [
             CheckResult(
@@ -323,9 +333,10 @@ def host_checks(
         ("k3s binary", lambda: check_k3s_binary(host, t, version)),
         ("disk space", lambda: check_disk(host, t, min_free_mb)),
     ]
-    # The checks are independent and each is a few SSH round trips over the one connection
-    # just opened (ssh multiplexes sessions on it): run them side by side, keep their order.
-    # PARALLEL_CHECKS stays below sshd's default MaxSessions (10) per connection.
+    # The checks are independent: run them side by side, keep their order. Served by
+    # pi_k8s.verify.batched they only look up one read; on a plain testinfra host each read
+    # is an SSH connection of its own (testinfra passes ssh no ControlPath, so none is
+    # shared), and PARALLEL_CHECKS keeps them under sshd's default MaxStartups (10).
     with ThreadPoolExecutor(max_workers=PARALLEL_CHECKS) as pool:
         for done in pool.map(lambda item: _guarded(t, *item), checks):
             results.extend(done)

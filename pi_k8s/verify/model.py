@@ -56,6 +56,8 @@ class HostTarget:
     role: str  # server | agent
     is_pi: bool | None = None  # None: detect from the device tree
     ha: bool = False
+    # The host's Python 3, which runs verify's one read (pi_k8s.verify.batched).
+    python: str = "python3"
 
 
 @dataclass

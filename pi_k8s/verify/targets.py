@@ -32,6 +32,17 @@ def load_targets(inventory: Path) -> tuple[list[HostTarget], dict[str, Any]]:
     targets += [HostTarget(h, "agent") for h in agents if h not in servers]
     variables = loaded.hostvars[servers[0]]
     for t in targets:
-        pi = loaded.hostvars[t.name].get("pi_prereq_is_raspberry_pi")
+        hv = loaded.hostvars[t.name]
+        pi = hv.get("pi_prereq_is_raspberry_pi")
         t.is_pi = bool(pi) if pi is not None else None
+        t.python = python_of(hv)
     return targets, variables
+
+
+def python_of(hostvars: dict[str, Any]) -> str:
+    """The host's ``ansible_python_interpreter`` when the inventory names one, else
+    ``python3`` (Ansible's ``auto`` discovery and templated values are not resolved)."""
+    given = str(hostvars.get("ansible_python_interpreter") or "")
+    if not given or given.startswith("auto") or "{" in given:
+        return "python3"
+    return given

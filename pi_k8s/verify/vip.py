@@ -10,12 +10,19 @@ from pi_k8s.verify.model import FAIL, PASS, CheckResult, HostTarget
 API_PORT = 6443
 
 CONTROLLER = "controller"
+# A server's IPv4 addresses: the VIP among them means it holds the VIP.
+ADDRESSES = "ip -o -4 addr show"
+
+
+def ping_command(vip: str) -> str:
+    """The command a node runs to ask the API for ``/ping`` through the VIP."""
+    return f"curl --silent --insecure --max-time 3 https://{vip}:{API_PORT}/ping"
 
 
 def vip_host_checks(host: Any, t: HostTarget, vip: str) -> tuple[list[CheckResult], bool]:
     """(checks, whether this host holds the VIP) for one node."""
     url = f"https://{vip}:{API_PORT}/ping"
-    out = host.run(f"curl --silent --insecure --max-time 3 {url}")
+    out = host.run(ping_command(vip))
     answered = out.rc == 0 and out.stdout.strip() == "pong"
     results = [
         CheckResult(
@@ -31,7 +38,7 @@ def vip_host_checks(host: Any, t: HostTarget, vip: str) -> tuple[list[CheckResul
     ]
     held = False
     if t.role == "server":
-        addrs = host.run("ip -o -4 addr show")
+        addrs = host.run(ADDRESSES)
         held = any(f" {vip}/" in line for line in addrs.stdout.splitlines())
     return results, held
 
