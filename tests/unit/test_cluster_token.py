@@ -174,7 +174,9 @@ def test_a_controller_token_that_differs_from_the_clusters_is_refused(
     result = _run_preflight(tmp_path, server_token=SERVER_TOKEN)
     assert not result.ok
     [failure] = result.failures
-    assert failure.task == "Ensure the servers agree on the cluster token and the controller holds it."
+    assert failure.task == (
+        "Ensure the servers agree on the cluster token and the controller holds it."
+    )
     assert f"{token} differs from the token the cluster runs with (on ctl)" in failure.message
     assert "Remove that file to adopt the cluster's token" in failure.message
     assert token.read_text() == "another-token-entirely\n"  # left as it was
