@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from tests.state_tree import make_state_tree
+
 REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "plugins" / "modules" / "host_state.py"
 sys.path.insert(0, str(REPO / "plugins" / "filter"))
@@ -44,15 +46,7 @@ def run_module(tmp_path: Path, args: dict[str, Any], check_mode: bool = False) -
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    root.mkdir()
-    (root / "conf").write_text("a = 1\n")
-    (root / "conf").chmod(0o640)
-    (root / "dir").mkdir(mode=0o750)
-    (root / "dir").chmod(0o750)
-    (root / "link").symlink_to("conf")
-    (root / "model").write_bytes(b"Raspberry Pi 4 Model B Rev 1.4\0")
-    return root
+    return make_state_tree(tmp_path / "tree")
 
 
 def test_module_describes_files_reads_text_and_runs_commands(tmp_path: Path, tree: Path) -> None:

@@ -24,6 +24,7 @@ import testinfra
 from pi_k8s import verify
 from pi_k8s.verify import batched
 from pi_k8s.verify.batched import SECRET_PATHS, BatchedHost, Reads, host_reads, listening_tcp
+from tests.state_tree import make_state_tree
 
 TOKEN = "K10c0ffee::server:s3cr3t-cluster-token"
 
@@ -43,14 +44,7 @@ def run_reader(reads: Reads) -> dict[str, Any]:
 
 @pytest.fixture
 def tree(tmp_path: Path) -> Path:
-    root = tmp_path / "tree"
-    root.mkdir()
-    (root / "conf").write_text("a = 1\n")
-    (root / "conf").chmod(0o640)
-    (root / "dir").mkdir()
-    (root / "dir").chmod(0o750)
-    (root / "link").symlink_to("conf")
-    (root / "model").write_bytes(b"Raspberry Pi 4 Model B Rev 1.4\0")
+    root = make_state_tree(tmp_path / "tree")
     (root / "big").write_text("x" * (70 * 1024))
     (root / "latin1").write_bytes(b"caf\xe9\n")
     return root
