@@ -174,11 +174,9 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
             "Restart k3s.",
         ],
         "rpi-2": [  # k3s_install: the verified binary back in place; pi_prereq: the sysctls
-            "Copy the k3s binary from the airgap directory to the private directory.",
             "Ensure the sysctls k3s needs are set at every boot.",
             "Ensure the sysctls k3s needs are set in the running kernel.",
-            "Ensure the verified binary is in place.",
-            "Remove the download.",
+            "Ensure the verified binary from the airgap directory is in place.",
             "Restart k3s.",
         ],
         "rpi-3": [  # pi_prereq: the flag back in cmdline.txt, and the reboot it needs
