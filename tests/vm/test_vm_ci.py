@@ -38,12 +38,13 @@ WAIT_TASK = "Wait until the clock reports it is synchronised."
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> Iterator[dict]:
-    """One VM (a server), bootstrapped twice; its state read before and after each run.
+    """One VM (a server), bootstrapped twice, then once more after timesyncd was stopped
+    (drift a no-op run repairs); its state read before and after each run.
 
     Both runs use --fast (Mitogen: one Python on the VM for the run instead of one per
     task, which TCG makes slow; 3 minutes for the first run against about 10 without).
     The first runs bootstrap's own verify (its report comes in the --json output); the
-    second, which only has to change nothing, skips it."""
+    second and third, which only have to change nothing or repair the drift, skip it."""
     started = time.monotonic()
     for bed in make_vms(NAME, SUBNET, nodes=1, arch="x86_64"):
         inv = write_inventory(bed, SUBNET, [VM], [], tmp_path_factory.mktemp("inv") / "h.yml")
@@ -59,6 +60,11 @@ def run(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> I
             run_bootstrap(inv, airgap, "--fast", "--no-verify") if ok else (None, "first failed")
         )
         after_second = pi_state(h)
+        # Drift the read must see although the time-sync tasks are skipped when nothing
+        # is due: timesyncd stopped.
+        h.check_output("sudo systemctl stop systemd-timesyncd")
+        third = bootstrap_result(inv, airgap, "--json", "--fast", "--no-verify") if ok else None
+        after_third = pi_state(h)
         yield {
             "bed": bed,
             "inventory": inv,
@@ -68,6 +74,9 @@ def run(tmp_path_factory: pytest.TempPathFactory, home: Path, airgap: Path) -> I
             "after_first": after_first,
             "second": second,
             "after_second": after_second,
+            "third": third,
+            "third_active": h.run("systemctl is-active systemd-timesyncd").stdout.strip(),
+            "after_third": after_third,
             "seconds": time.monotonic() - started,
         }
 
@@ -146,3 +155,16 @@ def test_second_run_changes_nothing_and_does_not_reboot(run: dict) -> None:
     assert code == 0, output
     assert recap(output)[VM]["changed"] == 0, output
     assert run["after_second"]["boot_id"] == run["after_first"]["boot_id"]
+    # The read found timesyncd on, its drop-in as given and the clock synchronised: the
+    # time-sync tasks are skipped as one include (issue 18), the wait among them.
+    assert WAIT_TASK not in output, output
+
+
+def test_a_stopped_timesyncd_is_started_again_by_a_no_op_run(run: dict) -> None:
+    third = run["third"]
+    assert third is not None and third.exit_code == 0, third and third.output
+    changes = json.loads(third.stdout)["run"]["changes"]
+    assert changes == {VM: ["Ensure systemd-timesyncd is enabled and running."]}, changes
+    assert run["third_active"] == "active"
+    assert run["after_third"]["ntp_synchronized"] == "yes", run["after_third"]
+    assert run["after_third"]["boot_id"] == run["after_first"]["boot_id"]
