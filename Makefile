@@ -66,8 +66,9 @@ integration: deps venv image
 
 # One x86_64 VM with its own kernel (tests/vm/test_vm_ci.py, marker vm_ci), started as
 # Raspberry Pi OS starts: pi_prereq + bootstrap + verify with swap, NTP and the cgroup
-# flags as on a Pi, one real reboot, then a second run. Its image is cached in
-# $(PI_K8S_STATE_DIR)/images, so only a fresh clone builds it.
+# flags as on a Pi, one real reboot, then a second run, and a third after timesyncd was
+# stopped. Its image is cached in $(PI_K8S_STATE_DIR)/images, so only a fresh clone
+# builds it.
 vm: deps venv image deps-vm
 	$(PHASE) vm env PI_K8S_IMAGE_DIR=$(PI_K8S_STATE_DIR)/images $(BIN)/pytest -q -m vm_ci \
 	  -p no:cacheprovider tests/vm/test_vm_ci.py --junitxml=$(RESULTS)/vm.xml
