@@ -10,15 +10,13 @@ including the failure messages the testbed never produces.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import subprocess
 import sys
 from pathlib import Path
 
-import yaml
+from tests.local_playbook import REPO, run_local_playbook
 
-REPO = Path(__file__).resolve().parents[2]
 # The node name k3s_install waits for: this machine's, from its facts (as on a host).
 NODE = platform.node().lower()
 
@@ -39,9 +37,7 @@ def _run(tmp: Path, k3s_script: str) -> subprocess.CompletedProcess[str]:
     k3s.parent.mkdir(exist_ok=True)
     k3s.write_text("#!/bin/sh\n" + k3s_script)
     k3s.chmod(0o755)
-    (tmp / "hosts.yml").write_text(
-        yaml.safe_dump({"all": {"children": {"server": {"hosts": {"localhost": {}}}}}})
-    )
+    inventory = {"all": {"children": {"server": {"hosts": {"localhost": {}}}}}}
     play = [
         {
             "hosts": "server",
@@ -70,21 +66,7 @@ def _run(tmp: Path, k3s_script: str) -> subprocess.CompletedProcess[str]:
             ],
         }
     ]
-    (tmp / "play.yml").write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0")
-    return subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(tmp / "hosts.yml"),
-            str(tmp / "play.yml"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    return run_local_playbook(play, tmp, inventory=inventory)
 
 
 def test_a_ready_node_passes_after_one_read(tmp_path: Path) -> None:

@@ -7,13 +7,13 @@ same name, keep the user's current context, write 0600 and be idempotent.
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
+
+from tests.local_playbook import run_local_playbook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -65,16 +65,7 @@ def _run(tmp: Path) -> subprocess.CompletedProcess[str]:
             ],
         }
     ]
-    (tmp / "play.yml").write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0")
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "ansible-playbook"), str(tmp / "play.yml")],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=REPO,
-        check=False,
-    )
+    return run_local_playbook(play, tmp)
 
 
 def test_merge_keeps_others_and_is_idempotent(tmp_path: Path) -> None:

@@ -1,0 +1,41 @@
+"""Run a playbook on this machine from a unit test: the venv's ansible-playbook, no test host.
+
+Used by the tests that run a role's task file for real on localhost (its filters, its
+Jinja, its messages) where the testbed would add nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_local_playbook(
+    play: list[dict[str, Any]],
+    tmp: Path,
+    *,
+    inventory: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    cwd: Path = REPO,
+) -> subprocess.CompletedProcess[str]:
+    """Write ``play`` (and ``inventory``, if given) under ``tmp`` and run it."""
+    (tmp / "play.yml").write_text(yaml.safe_dump(play))
+    args = [str(Path(sys.executable).parent / "ansible-playbook")]
+    if inventory is not None:
+        (tmp / "hosts.yml").write_text(yaml.safe_dump(inventory))
+        args += ["-i", str(tmp / "hosts.yml")]
+    return subprocess.run(
+        [*args, str(tmp / "play.yml")],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LOCALHOST_WARNING="0", **(env or {})),
+        cwd=cwd,
+        check=False,
+    )
