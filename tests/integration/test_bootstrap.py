@@ -161,6 +161,13 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
     sh(bed, "rpi-2", "cd /usr/local/bin && cp /bin/true .k3s && mv .k3s k3s")
     config = sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout
     sh(bed, "rpi-1", "echo 'kubelet-arg: [max-pods=50]' >> /etc/rancher/k3s/config.yaml")
+    # The files written by the same task as the drifted one (one host_files call each):
+    # the repair must leave them as they are (same inode: not written again).
+    same_task = {
+        "rpi-1": "/etc/rancher/k3s /etc/systemd/system/k3s.service",
+        "rpi-2": "/var/lib/pi-k8s /etc/modules-load.d/k3s.conf",
+    }
+    inodes = {h: sh(bed, h, f"stat -c '%n %i %Y' {p}").stdout for h, p in same_task.items()}
 
     code, out = cli(
         "bootstrap", "-i", str(small["inventory"]), "--airgap", str(airgap),
@@ -170,11 +177,11 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
     changes = {h: sorted(t) for h, t in json.loads(out)["run"]["changes"].items()}
     assert changes == {
         "rpi-1": [  # k3s_install: config.yaml written back, k3s restarted for it
-            "Ensure /etc/rancher/k3s/config.yaml holds this node's settings.",
+            "Ensure k3s's config.yaml, its directory and the systemd unit are in place.",
             "Restart k3s.",
         ],
         "rpi-2": [  # k3s_install: the verified binary back in place; pi_prereq: the sysctls
-            "Ensure the sysctls k3s needs are set at every boot.",
+            "Ensure pi-k8s's state directory and the swap, modules and sysctl files are in place.",
             "Ensure the sysctls k3s needs are set in the running kernel.",
             "Ensure the verified binary from the airgap directory is in place.",
             "Restart k3s.",
@@ -185,6 +192,7 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
         ],
     }, changes
     assert sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout == config
+    assert {h: sh(bed, h, f"stat -c '%n %i %Y' {p}").stdout for h, p in same_task.items()} == inodes
     assert sh(bed, "rpi-2", "sha256sum /usr/local/bin/k3s").stdout.split()[0] == k3s_sum
     for key in K3S_SYSCTLS:
         assert sh(bed, "rpi-2", f"cat {sysctl_path(key)}").stdout.strip() == "1", key
