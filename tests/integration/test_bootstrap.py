@@ -161,13 +161,21 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
     sh(bed, "rpi-2", "cd /usr/local/bin && cp /bin/true .k3s && mv .k3s k3s")
     config = sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout
     sh(bed, "rpi-1", "echo 'kubelet-arg: [max-pods=50]' >> /etc/rancher/k3s/config.yaml")
-    # The files written by the same task as the drifted one (one host_files call each):
-    # the repair must leave them as they are (same inode: not written again).
+    # A file and a directory in the same task as the drifted file (one host_files call
+    # each): the repair leaves them as they are (a file not written again keeps its inode
+    # and mtime; the directory its inode and mode, its mtime moves with the rename in it).
     same_task = {
-        "rpi-1": "/etc/rancher/k3s /etc/systemd/system/k3s.service",
-        "rpi-2": "/var/lib/pi-k8s /etc/modules-load.d/k3s.conf",
+        "rpi-1": ("/etc/systemd/system/k3s.service", "/etc/rancher/k3s"),
+        "rpi-2": ("/etc/modules-load.d/k3s.conf", "/var/lib/pi-k8s"),
     }
-    inodes = {h: sh(bed, h, f"stat -c '%n %i %Y' {p}").stdout for h, p in same_task.items()}
+
+    def untouched() -> dict[str, str]:
+        return {
+            h: sh(bed, h, f"stat -c '%n %i %Y' {f} && stat -c '%n %i %a' {d}").stdout
+            for h, (f, d) in same_task.items()
+        }
+
+    before = untouched()
 
     code, out = cli(
         "bootstrap", "-i", str(small["inventory"]), "--airgap", str(airgap),
@@ -192,7 +200,7 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
         ],
     }, changes
     assert sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout == config
-    assert {h: sh(bed, h, f"stat -c '%n %i %Y' {p}").stdout for h, p in same_task.items()} == inodes
+    assert untouched() == before
     assert sh(bed, "rpi-2", "sha256sum /usr/local/bin/k3s").stdout.split()[0] == k3s_sum
     for key in K3S_SYSCTLS:
         assert sh(bed, "rpi-2", f"cat {sysctl_path(key)}").stdout.strip() == "1", key
