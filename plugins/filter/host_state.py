@@ -16,6 +16,7 @@ each aspect the task sets (content, mode, owner, group, link target) is passed h
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -97,10 +98,32 @@ def sysctls_outside(sysctls: Mapping[str, Any], prefixes: Sequence[str]) -> list
     return [name for name in sysctls if not name.startswith(tuple(prefixes))]
 
 
+def line_set(text: str | None, regexp: str, line: str) -> str:
+    """``text`` as ``lineinfile`` with ``regexp`` and ``line`` would leave it.
+
+    The last line that matches ``regexp`` becomes ``line``; with none, ``line`` is added at
+    the end (after a newline, if the text lacks its last one). For a file ``host_state``
+    read, so its new content goes to ``host_files`` with the role's other files.
+    """
+    if text is None:
+        raise AnsibleFilterError("line_set expects the text of a file host_state read, got None")
+    lines = text.splitlines(keepends=True)
+    pattern = re.compile(regexp)
+    found = [i for i, each in enumerate(lines) if pattern.search(each.rstrip("\r\n"))]
+    if found:
+        lines[found[-1]] = line + "\n"
+    else:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(line + "\n")
+    return "".join(lines)
+
+
 class FilterModule:
     def filters(self) -> dict[str, Any]:
         return {
             "file_is": file_is,
+            "line_set": line_set,
             "sysctl_paths": sysctl_paths,
             "sysctls_differ": sysctls_differ,
             "sysctls_outside": sysctls_outside,

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from tests.local_playbook import run_local_playbook
 from tests.state_tree import make_state_tree
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ sys.path.insert(0, str(REPO / "plugins" / "filter"))
 
 from host_state import (  # noqa: E402
     file_is,
+    line_set,
     sysctl_paths,
     sysctls_differ,
     sysctls_outside,
@@ -175,3 +177,48 @@ def test_sysctls_differ_compares_words_and_counts_unreadable_ones() -> None:
     assert sysctl_paths({"net/ipv4/conf/eth0.1/rp_filter": 1}) == [
         "/proc/sys/net/ipv4/conf/eth0.1/rp_filter"
     ]
+
+
+SWAPSIZE = r"^#?\s*CONF_SWAPSIZE="
+DPHYS_TEXTS = [
+    "CONF_SWAPSIZE=100\nCONF_SWAPFILE=/var/swap\n",  # Raspberry Pi OS's own
+    "# CONF_SWAPSIZE=\nCONF_SWAPSIZE=512\n#CONF_SWAPSIZE=2048\nCONF_MAXSWAP=2048\n",  # last match
+    "CONF_SWAPFILE=/var/swap\nCONF_MAXSWAP=2048",  # no match, no newline at the end
+    "",
+]
+
+
+def test_line_set_leaves_what_lineinfile_leaves(tmp_path: Path) -> None:
+    """pi_prereq writes dphys-swapfile's new content with host_files: it must be what the
+    lineinfile task it replaced wrote, for the same regexp and line."""
+    files = []
+    for number, text in enumerate(DPHYS_TEXTS):
+        path = tmp_path / f"dphys-{number}"
+        path.write_text(text)
+        files.append(str(path))
+    play = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [
+                {
+                    "ansible.builtin.lineinfile": {
+                        "path": "{{ item }}",
+                        "regexp": SWAPSIZE,
+                        "line": "CONF_SWAPSIZE=0",
+                    },
+                    "loop": files,
+                }
+            ],
+        }
+    ]
+    proc = run_local_playbook(play, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for path, text in zip(files, DPHYS_TEXTS, strict=True):
+        assert line_set(text, SWAPSIZE, "CONF_SWAPSIZE=0") == Path(path).read_text(), text
+
+
+def test_line_set_refuses_a_file_that_was_not_read() -> None:
+    with pytest.raises(AnsibleFilterError, match="line_set expects the text"):
+        line_set(None, SWAPSIZE, "CONF_SWAPSIZE=0")
