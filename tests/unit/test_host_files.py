@@ -7,30 +7,19 @@ directory of this machine.
 from __future__ import annotations
 
 import grp
-import json
 import os
 import pwd
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "plugins" / "modules" / "host_files.py"
+from tests.module_run import run_module as run_named_module
+
 ME = pwd.getpwuid(os.getuid()).pw_name
 MY_GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
 def run_module(tmp: Path, entries: list[dict[str, Any]], *, check: bool = False) -> dict[str, Any]:
-    params: dict[str, Any] = {"entries": entries, "_ansible_diff": True}
-    if check:
-        params["_ansible_check_mode"] = True
-    args = tmp / "args.json"
-    args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
-    proc = subprocess.run(
-        [sys.executable, str(MODULE), str(args)], capture_output=True, text=True, timeout=60
-    )
-    return json.loads(proc.stdout)
+    return run_named_module("host_files", {"entries": entries}, tmp, check_mode=check, diff=True)
 
 
 def tree(root: Path) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ decide on the controller whether a change task can be skipped, so each aspect a 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -19,10 +18,10 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from tests.local_playbook import run_local_playbook
+from tests.module_run import run_module as run_named_module
 from tests.state_tree import make_state_tree
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "plugins" / "modules" / "host_state.py"
 sys.path.insert(0, str(REPO / "plugins" / "filter"))
 
 from host_state import (  # noqa: E402
@@ -35,15 +34,7 @@ from host_state import (  # noqa: E402
 
 
 def run_module(tmp_path: Path, args: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
-    params = dict(args)
-    if check_mode:
-        params["_ansible_check_mode"] = True
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": params}))
-    proc = subprocess.run(
-        [sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, timeout=60
-    )
-    return json.loads(proc.stdout)
+    return run_named_module("host_state", args, tmp_path, check_mode=check_mode)
 
 
 @pytest.fixture

@@ -10,24 +10,16 @@ from __future__ import annotations
 import base64
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "plugins" / "modules" / "pi_prereq_record.py"
+from tests.module_run import run_module as run_named_module
+
 HEADER = "(?m)^# Kernel (modules|settings) k3s needs"
 
 
 def run_module(tmp_path: Path, params: dict[str, Any], check_mode: bool = False) -> dict:
-    args = dict(params, _ansible_check_mode=check_mode)
-    args_file = tmp_path / "args.json"
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-    proc = subprocess.run(
-        [sys.executable, str(MODULE), str(args_file)], capture_output=True, text=True, timeout=60
-    )
-    result = json.loads(proc.stdout)
+    result = run_named_module("pi_prereq_record", params, tmp_path, check_mode=check_mode)
     assert not result.get("failed"), result
     return result
 
