@@ -96,6 +96,9 @@ def test_bootstrap_with_k3s_version_makes_verify_expect_that_version(cluster: di
     assert cluster["code"] == 0, cluster["output"]
     assert ", 0 failed," in cluster["output"]  # verify ran and expected STANDIN_VERSION
     assert f"want {PINNED}" not in cluster["output"]
+    # the new cluster's token: made on the controller, private, in a private directory
+    assert token_file().stat().st_mode & 0o777 == 0o600
+    assert token_file().parent.stat().st_mode & 0o777 == 0o700
     for host in HOSTS:
         assert STANDIN_VERSION in sh(cluster["bed"], host, "/usr/local/bin/k3s --version").stdout
 

@@ -63,5 +63,6 @@ def test_demo_runs_the_whole_job(short_tmp: Path) -> None:
         assert sorted(r[0] for r in rows) == ["rpi-1", "rpi-2", "rpi-3"]
         assert all(r[1] == "Ready" for r in rows), rows
         assert (tmp_path / "home" / ".kube" / "e2e.yaml").stat().st_mode & 0o777 == 0o600
+        assert (tmp_path / "home" / ".kube").stat().st_mode & 0o777 == 0o700
     finally:
         tb.down("e2e")  # podman resources are found by label, whatever the state dir
