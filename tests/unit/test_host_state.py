@@ -176,6 +176,8 @@ DPHYS_TEXTS = [
     "# CONF_SWAPSIZE=\nCONF_SWAPSIZE=512\n#CONF_SWAPSIZE=2048\nCONF_MAXSWAP=2048\n",  # last match
     "CONF_SWAPFILE=/var/swap\nCONF_MAXSWAP=2048",  # no match, no newline at the end
     "",
+    "CONF_SWAPFILE=/var/swap\nCONF_SWAPSIZE=0\n",  # already right: unchanged
+    "CONF_SWAPFILE=/var/swap\nCONF_SWAPSIZE=0",  # right, no newline at the end: unchanged too
 ]
 
 
