@@ -9,7 +9,7 @@ with this repository's ansible.cfg (forks 20): no testbed, no network. It prints
 time and the controller's CPU per size and the ratio between the largest and the
 smallest size. The ratio is the best any playbook with that many tasks per host can do
 here: Ansible starts a worker process per task and host and runs its callbacks for each,
-so time grows with hosts × tasks once those outweigh the start-up. Figures, not tests.
+so time grows with hosts times tasks once those outweigh the start-up. Figures, not tests.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main() -> None:
                 wall, cpu = one(Path(tmp), hosts, tasks)
                 walls.append(wall)
                 cells += f"{wall:.1f}s/{cpu:.1f}s".rjust(22)
-            print(f"{tasks:>10}{cells}{walls[-1] / walls[0]:>9.1f}×", flush=True)
+            print(f"{tasks:>10}{cells}{walls[-1] / walls[0]:>9.1f}x", flush=True)
     print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
