@@ -71,7 +71,11 @@ def one(work: Path, hosts: int, tasks: int) -> tuple[float, float]:
         private_data_dir=str(run_dir),
         playbook="floor.yml",
         inventory=str(run_dir / "inventory.yml"),
-        envvars={"ANSIBLE_CONFIG": str(REPO / "ansible.cfg")},
+        envvars={
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            # ansible-playbook from this interpreter's venv, also when it is not on PATH
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""),
+        },
         quiet=True,
     )
     wall = time.monotonic() - t0
