@@ -42,6 +42,15 @@ options:
         rc 127.
     type: dict
     default: {}
+  gather_subset:
+    description:
+      - Fact subsets to gather in the same call, as M(ansible.builtin.setup)'s
+        I(gather_subset) (for example C([!all, !min, platform, network])). Empty gathers
+        none. The facts are returned as C(ansible_facts), so they become the host's facts
+        as with M(ansible.builtin.setup), in one round trip instead of two.
+    type: list
+    elements: str
+    default: []
 """
 
 RETURN = r"""
@@ -57,6 +66,10 @@ commands:
   description: Name → rc, stdout and stderr.
   type: dict
   returned: always
+ansible_facts:
+  description: The facts of I(gather_subset), as M(ansible.builtin.setup) returns them.
+  type: dict
+  returned: when I(gather_subset) is not empty
 """
 
 import grp
@@ -66,6 +79,8 @@ import pwd
 import stat
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.facts import ansible_collector, default_collectors
+from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 _KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
 
@@ -118,6 +133,29 @@ def read_text(path):
         return None
 
 
+# What M(ansible.builtin.setup) always adds unless told not to ("!min" leaves it out).
+_MINIMAL_SUBSET = frozenset(
+    ["apparmor", "caps", "cmdline", "date_time", "distribution", "dns", "env", "fips", "local",
+     "lsb", "pkg_mgr", "platform", "python", "selinux", "service_mgr", "ssh_pub_keys", "user"]
+)
+
+
+def gather_facts(module, subset):
+    """The facts of ``subset``, gathered as ansible.builtin.setup gathers them."""
+    try:
+        collector = ansible_collector.get_ansible_collector(
+            all_collector_classes=default_collectors.collectors,
+            namespace=PrefixFactNamespace(namespace_name="ansible", prefix="ansible_"),
+            filter_spec=[],
+            gather_subset=subset,
+            gather_timeout=10,
+            minimal_gather_subset=_MINIMAL_SUBSET,
+        )
+    except Exception as err:  # an unknown subset name, as setup reports it
+        module.fail_json(msg=f"gather_subset {subset!r}: {err}")
+    return collector.collect(module=module)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -125,6 +163,7 @@ def main():
             "sha256": {"type": "list", "elements": "path", "default": []},
             "read": {"type": "list", "elements": "path", "default": []},
             "commands": {"type": "dict", "default": {}},
+            "gather_subset": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
     )
@@ -146,7 +185,10 @@ def main():
             continue
         rc, out, err = module.run_command(argv, check_rc=False)
         commands[name] = {"rc": rc, "stdout": out, "stderr": err}
-    module.exit_json(changed=False, files=files, content=content, commands=commands)
+    result = {"changed": False, "files": files, "content": content, "commands": commands}
+    if params["gather_subset"]:
+        result["ansible_facts"] = gather_facts(module, params["gather_subset"])
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

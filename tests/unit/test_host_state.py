@@ -8,6 +8,7 @@ decide on the controller whether a change task can be skipped, so each aspect a 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from tests.local_playbook import run_local_playbook
@@ -215,3 +217,69 @@ def test_line_set_leaves_what_lineinfile_leaves(tmp_path: Path) -> None:
 def test_line_set_refuses_a_file_that_was_not_read() -> None:
     with pytest.raises(AnsibleFilterError, match="line_set expects the text"):
         line_set(None, SWAPSIZE, "CONF_SWAPSIZE=0")
+
+
+# The subset pi_prereq gathers (its host_kind.yml with setup, its preflight with host_state).
+SUBSET = yaml.safe_load((REPO / "roles/pi_prereq/vars/main.yml").read_text())[
+    "pi_prereq_fact_subset"
+]
+
+
+def _unordered(value: Any) -> Any:
+    """Facts with lists built from sets (interfaces, virtualization techs): their order
+    changes from one gathering to the next."""
+    if isinstance(value, dict):
+        return {k: _unordered(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_unordered(v) for v in value]
+        return sorted(items, key=json.dumps)
+    return value
+
+
+def test_module_gathers_the_facts_setup_gathers_in_the_same_call(tmp_path: Path) -> None:
+    """pi_prereq's preflight gathers its facts in its host_state call (one round trip, not
+    setup's and then its own): they must be setup's facts for the same subset, and become
+    the host's facts as setup's do."""
+    out = tmp_path / "facts.json"
+    play = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [
+                {"host_state": {"gather_subset": SUBSET}, "register": "read"},
+                {
+                    "ansible.builtin.set_fact": {
+                        "known": "{{ ansible_facts['architecture'] ~ ' '"
+                        " ~ ansible_facts['virtualization_type'] ~ ' '"
+                        " ~ ansible_facts['distribution'] }}"
+                    }
+                },
+                {"ansible.builtin.setup": {"gather_subset": SUBSET}, "register": "setup"},
+                {"host_state": {}, "register": "bare"},
+                {
+                    "ansible.builtin.copy": {
+                        "dest": str(out),
+                        "content": "{{ {'read': read.ansible_facts, 'setup': setup.ansible_facts,"
+                        " 'known': known, 'bare': bare} | to_json }}",
+                    }
+                },
+            ],
+        }
+    ]
+    proc = run_local_playbook(play, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = json.loads(out.read_text())
+    assert _unordered(got["read"]) == _unordered(got["setup"])
+    facts = got["setup"]
+    assert got["known"] == (
+        f"{facts['ansible_architecture']} {facts['ansible_virtualization_type']}"
+        f" {facts['ansible_distribution']}"
+    )
+    assert "ansible_facts" not in got["bare"]  # no subset, no facts (and no gathering)
+
+
+def test_module_refuses_an_unknown_fact_subset(tmp_path: Path) -> None:
+    result = run_module(tmp_path, {"gather_subset": ["!all", "no_such_subset"]})
+    assert result["failed"] is True
+    assert "no_such_subset" in result["msg"]
