@@ -199,6 +199,18 @@ CASES: dict[str, Case] = {
         "vars": {"pi_k8s_validate_min_free_mb": 10**9},
         "expect": ["rpi-1 has", "MiB free under /var/lib", "needs at least 1000000000 MiB"],
     },
+    # df runs in pi_prereq's one read of the host; a path it cannot read has its own message.
+    "free_space_path_missing": {
+        "vars": {"pi_k8s_validate_free_space_path": "/no/such/dir"},
+        "expect": ["rpi-1: cannot read the free space under /no/such/dir", "No such file"],
+    },
+    "ntp_server_with_a_blank": {
+        "vars": {"pi_prereq_ntp_servers": ["ntp.lan pool.ntp.org"]},
+        "expect": [
+            "pi_prereq_ntp_servers must list single host names or addresses",
+            'got ["ntp.lan pool.ntp.org"]',
+        ],
+    },
 }
 
 
