@@ -80,6 +80,11 @@ import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.facts import ansible_collector, default_collectors
+from ansible.module_utils.facts.collector import (
+    CollectorNotFoundError,
+    CycleFoundInFactDeps,
+    UnresolvedFactDep,
+)
 from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 _KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
@@ -151,7 +156,8 @@ def gather_facts(module, subset):
             gather_timeout=10,
             minimal_gather_subset=_MINIMAL_SUBSET,
         )
-    except Exception as err:  # an unknown subset name, as setup reports it
+    except (TypeError, CollectorNotFoundError, CycleFoundInFactDeps, UnresolvedFactDep) as err:
+        # a subset name that does not exist, reported as setup reports it
         module.fail_json(msg=f"gather_subset {subset!r}: {err}")
     return collector.collect(module=module)
 
