@@ -38,10 +38,40 @@ FIXTURE = FIXTURES / "get-nodes.json"
 VERSION = "v1.31.4+k3s1"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _port_blocks() -> Iterator[int]:
+    """Starts of four-port blocks below the kernel's ephemeral range (32768 up by default).
+
+    An ephemeral port can be taken by any outgoing connection between the time a test picks
+    it and the time a restarted stand-in binds it (CI once lost etcd's port that way), so
+    the ports come from a range the kernel never hands out. Each xdist worker has its own
+    slice, so parallel workers never pick the same block.
+    """
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+    first = 20000 + 1500 * (worker % 8)
+    while True:
+        yield from range(first, first + 1500, 4)
+
+
+_BLOCKS = _port_blocks()
+
+
+def free_ports() -> tuple[int, int, int]:
+    """API, kubelet and etcd ports (etcd also takes the next one, as k3s takes 2379 and 2380)."""
+    for _ in range(400):
+        start = next(_BLOCKS)
+        socks = []
+        try:
+            for port in range(start, start + 4):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+        return start, start + 1, start + 2
+    raise AssertionError("no free block of four loopback ports between 20000 and 32000")
 
 
 class Host:
@@ -49,7 +79,7 @@ class Host:
 
     def __init__(self, binary: Path, root: Path, name: str, sockdir: Path) -> None:
         self.binary, self.root, self.name = binary, root, name
-        self.api, self.kubelet, self.etcd = free_port(), free_port(), free_port()
+        self.api, self.kubelet, self.etcd = free_ports()
         self.notify_path = str(sockdir / f"{root.name}.sock")
         self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.notify.bind(self.notify_path)
