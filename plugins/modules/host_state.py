@@ -13,7 +13,8 @@ description:
     role's change tasks run only where what it read differs from what it wants (compared
     on the controller, see the C(pik8s.cluster.file_is) filter). Every change stays a
     normal Ansible task, so check mode, C(--diff) and handlers work as before.
-  - Never changes anything; supports check mode (it reads the same in check mode).
+  - Changes nothing it reads; supports check mode (it reads the same in check mode). The one
+    file it may write is its own cache of digests (I(sha256_cache)), never in check mode.
 options:
   files:
     description:
@@ -24,10 +25,32 @@ options:
     elements: path
     default: []
   sha256:
-    description: Regular files whose sha256 is added to their C(files) entry (C(sha256)).
+    description:
+      - Regular files whose sha256 is added to their C(files) entry (C(sha256)). Each is read
+        once for both its C(sha1) and its C(sha256).
     type: list
     elements: path
     default: []
+  sha256_cache:
+    description:
+      - A JSON file on the host that keeps the digests of the I(sha256) files by their
+        C(stat) (device, inode, size, modification and change times, to the nanosecond), as
+        git's index keeps its files' hashes. A file whose C(stat) matches its entry is not
+        read again; any write, replacement, C(touch) or C(chmod) changes its change time,
+        which no user program can set, so the file is read and hashed again.
+      - A file changed less than 2 seconds before it was hashed is not kept (a change in
+        the same clock tick would leave its times as they were: git's "racy" files).
+      - Empty (the default) keeps no cache. The k3s binary (about 60 MB) and k3s's airgap
+        image archives (hundreds of MB) are read on every run without it.
+    type: path
+    default: ""
+  sha256_cache_update:
+    description:
+      - Write the cache when an entry is new or differs (atomically, mode 0600), and keep
+        only the entries of this call's I(sha256) files. Only where the cache's directory
+        exists; it is never created. Pass C(false) in check mode to write nothing.
+    type: bool
+    default: true
   read:
     description:
       - Small text files returned whole in C(content) (null when missing or unreadable).
@@ -66,6 +89,12 @@ commands:
   description: Name → rc, stdout and stderr.
   type: dict
   returned: always
+sha256_cache:
+  description:
+    - How many I(sha256) files had their digests from the cache (C(hits)), and how many were
+      read (C(misses)).
+  type: dict
+  returned: always
 ansible_facts:
   description: The facts of I(gather_subset), as M(ansible.builtin.setup) returns them.
   type: dict
@@ -74,9 +103,12 @@ ansible_facts:
 
 import grp
 import hashlib
+import json
 import os
 import pwd
 import stat
+import tempfile
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.facts import ansible_collector, default_collectors
@@ -97,15 +129,79 @@ def _name(lookup, ident):
         return str(ident)
 
 
-def _digest(path, algorithm):
-    digest = hashlib.new(algorithm)
+def _digests(path, algorithms):
+    """The hex digests of ``path`` for each algorithm, in one read of the file."""
+    digests = [hashlib.new(algorithm) for algorithm in algorithms]
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+            for digest in digests:
+                digest.update(block)
+    return [digest.hexdigest() for digest in digests]
 
 
-def describe(path, sha256=False):
+# A file changed this recently when it was hashed is not kept: a change within the same
+# clock tick would leave its times unchanged (git's "racy" index entries).
+RACY_SECONDS = 2.0
+
+
+def _stat_key(st):
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+class HashCache:
+    """The digests of large files, kept on the host by their stat, read only when it changed."""
+
+    def __init__(self, path):
+        self.path = path
+        self.entries = {}
+        self.kept = {}
+        self.hits = 0
+        self.misses = 0
+        if path:
+            try:
+                with open(path) as handle:
+                    loaded = json.load(handle)
+                if isinstance(loaded, dict):
+                    self.entries = loaded
+            except (OSError, ValueError):
+                pass  # no cache yet, or an unreadable one: every file is read
+
+    def digests(self, path, st):
+        """sha1 and sha256 of ``path`` (``st`` its lstat), from the cache when its stat matches."""
+        key = _stat_key(st)
+        entry = self.entries.get(path)
+        cached = isinstance(entry, dict) and entry.get("stat") == key
+        if cached and entry.get("sha1") and entry.get("sha256"):
+            self.hits += 1
+            self.kept[path] = entry
+            return entry["sha1"], entry["sha256"]
+        self.misses += 1
+        sha1, sha256 = _digests(path, ("sha1", "sha256"))
+        if self.path and time.time() - st.st_ctime >= RACY_SECONDS:
+            self.kept[path] = {"stat": key, "sha1": sha1, "sha256": sha256}
+        return sha1, sha256
+
+    def save(self):
+        """Write what this call hashed when it differs from what was read; never a new directory."""
+        if not self.path or self.kept == self.entries:
+            return
+        directory = os.path.dirname(self.path) or "."
+        if not os.path.isdir(directory):
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".host_state-", dir=directory)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(self.kept, handle, sort_keys=True)
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except OSError:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+def describe(path, sha256=False, cache=None):
     try:
         st = os.lstat(path)
     except OSError:
@@ -122,9 +218,10 @@ def describe(path, sha256=False):
         entry["target"] = os.readlink(path)
     if kind == "file":
         try:
-            entry["sha1"] = _digest(path, "sha1")
             if sha256:
-                entry["sha256"] = _digest(path, "sha256")
+                entry["sha1"], entry["sha256"] = (cache or HashCache("")).digests(path, st)
+            else:
+                (entry["sha1"],) = _digests(path, ("sha1",))
         except OSError:
             entry["sha1"] = None
     return entry
@@ -167,6 +264,8 @@ def main():
         argument_spec={
             "files": {"type": "list", "elements": "path", "default": []},
             "sha256": {"type": "list", "elements": "path", "default": []},
+            "sha256_cache": {"type": "path", "default": ""},
+            "sha256_cache_update": {"type": "bool", "default": True},
             "read": {"type": "list", "elements": "path", "default": []},
             "commands": {"type": "dict", "default": {}},
             "gather_subset": {"type": "list", "elements": "str", "default": []},
@@ -175,7 +274,11 @@ def main():
     )
     params = module.params
     hashed = set(params["sha256"])
-    files = {p: describe(p, p in hashed) for p in list(params["files"]) + sorted(hashed)}
+    cache = HashCache(params["sha256_cache"])
+    paths = dict.fromkeys(list(params["files"]) + sorted(hashed))  # each path read once
+    files = {p: describe(p, p in hashed, cache) for p in paths}
+    if params["sha256_cache_update"] and not module.check_mode:
+        cache.save()
     content = {p: read_text(p) for p in params["read"]}
     commands = {}
     for name, argv in params["commands"].items():
@@ -191,7 +294,13 @@ def main():
             continue
         rc, out, err = module.run_command(argv, check_rc=False)
         commands[name] = {"rc": rc, "stdout": out, "stderr": err}
-    result = {"changed": False, "files": files, "content": content, "commands": commands}
+    result = {
+        "changed": False,
+        "files": files,
+        "content": content,
+        "commands": commands,
+        "sha256_cache": {"hits": cache.hits, "misses": cache.misses},
+    }
     if params["gather_subset"]:
         result["ansible_facts"] = gather_facts(module, params["gather_subset"])
     module.exit_json(**result)

@@ -138,6 +138,27 @@ def test_second_run_changes_nothing_and_does_not_reboot(small: dict, airgap: Pat
         assert sh(small["bed"], host, "cat /var/lib/pi-k8s/reboot-count").stdout.strip() == "1"
         line = sh(small["bed"], host, "cat /boot/firmware/cmdline.txt").stdout
         assert all(line.split().count(flag) == 1 for flag in FLAGS)
+        # The binary's digests are kept by its stat (host_state's sha256_cache), private.
+        cache = sh(small["bed"], host, f"stat -c %a {HASH_CACHE} && cat {HASH_CACHE}").stdout
+        mode, kept = cache.split("\n", 1)
+        binary = sh(small["bed"], host, "sha256sum /usr/local/bin/k3s").stdout.split()[0]
+        assert (mode, json.loads(kept)["/usr/local/bin/k3s"]["sha256"]) == ("600", binary)
+
+
+HASH_CACHE = "/var/lib/pi-k8s/k3s.hashes.json"
+
+
+def hash_reads(run_dir: Path) -> dict[str, dict[str, int]]:
+    """Per host, k3s_install's host_state hits and misses of its digest cache in that run."""
+    reads = {}
+    for path in run_dir.glob("artifacts/*/job_events/*.json"):
+        event = json.loads(path.read_text())
+        data = event.get("event_data", {})
+        res = data.get("res", {})
+        ours = event.get("event") == "runner_on_ok" and data.get("role") == "k3s_install"
+        if ours and "sha256_cache" in res:
+            reads[data["host"]] = res["sha256_cache"]
+    return reads
 
 
 def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: Path) -> None:
@@ -202,6 +223,14 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
     assert sh(bed, "rpi-1", "cat /etc/rancher/k3s/config.yaml").stdout == config
     assert untouched() == before
     assert sh(bed, "rpi-2", "sha256sum /usr/local/bin/k3s").stdout.split()[0] == k3s_sum
+    # Only the replaced binary was read again; the other hosts' digests came from the cache
+    # (the binary and the image archive each). A replacement changes the file's stat.
+    run_dir = max((paths.state_dir() / "runs").glob("*-site"), key=lambda p: p.stat().st_mtime)
+    assert hash_reads(run_dir) == {
+        "rpi-1": {"hits": 2, "misses": 0},
+        "rpi-2": {"hits": 1, "misses": 1},
+        "rpi-3": {"hits": 2, "misses": 0},
+    }
     for key in K3S_SYSCTLS:
         assert sh(bed, "rpi-2", f"cat {sysctl_path(key)}").stdout.strip() == "1", key
     assert "= 0" not in sh(bed, "rpi-2", "cat /etc/sysctl.d/90-k3s.conf").stdout

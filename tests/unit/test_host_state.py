@@ -8,10 +8,14 @@ decide on the controller whether a change task can be skipped, so each aspect a 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import os
+import stat
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,14 @@ from host_state import (  # noqa: E402
     sysctls_differ,
     sysctls_outside,
 )
+
+# The module file (same name as the filter file), for its RACY_SECONDS.
+_spec = importlib.util.spec_from_file_location(
+    "host_state_module", REPO / "plugins" / "modules" / "host_state.py"
+)
+assert _spec is not None and _spec.loader is not None
+host_state_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(host_state_module)
 
 
 def run_module(tmp_path: Path, args: dict[str, Any], check_mode: bool = False) -> dict[str, Any]:
@@ -102,6 +114,89 @@ def test_module_refuses_a_command_that_is_not_an_argv_list(tmp_path: Path) -> No
     result = run_module(tmp_path, {"commands": {"bad": "echo hi"}})
     assert result["failed"] is True
     assert "commands.bad must be a non-empty argv list" in result["msg"]
+
+
+def _digests(data: bytes) -> tuple[str, str]:
+    return hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
+
+
+def test_hash_cache_reads_a_file_again_only_when_its_stat_changed(tmp_path: Path) -> None:
+    """The cache of digests is used (a forged digest with the file's stat comes back), and
+    any change to the file (rewrite, touch, chmod, replacement) makes the module read it again."""
+    state = tmp_path / "state"
+    state.mkdir()
+    big, other = state / "k3s", state / "images.tar"
+    big.write_bytes(b"k3s binary " * 1000)
+    other.write_bytes(b"images")
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)  # older than the racy window
+    cache = state / "hashes.json"
+    args = {"sha256": [str(big), str(other)], "sha256_cache": str(cache)}
+
+    first = run_module(tmp_path, args)
+    assert first["sha256_cache"] == {"hits": 0, "misses": 2}
+    assert (first["files"][str(big)]["sha1"], first["files"][str(big)]["sha256"]) == _digests(
+        big.read_bytes()
+    )
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    assert set(json.loads(cache.read_text())) == {str(big), str(other)}
+
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 2, "misses": 0}
+
+    # A digest in the cache is trusted while the stat matches: a forged one comes back.
+    kept = json.loads(cache.read_text())
+    kept[str(big)]["sha256"] = "0" * 64
+    cache.write_text(json.dumps(kept))
+    assert run_module(tmp_path, args)["files"][str(big)]["sha256"] == "0" * 64
+
+    def changed(change: Callable[[], None]) -> dict[str, Any]:
+        change()
+        result = run_module(tmp_path, args)
+        assert result["sha256_cache"] == {"hits": 1, "misses": 1}, result
+        return result["files"][str(big)]
+
+    # Rewritten in place with the same size: read again, the forged digest is gone.
+    data = b"K3S BINARY " * 1000
+    assert changed(lambda: big.write_bytes(data))["sha256"] == _digests(data)[1]
+    # It was hashed just after the change, so not kept (racy): once old enough, it is
+    # read and kept, then read no more.
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 1, "misses": 1}
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 2, "misses": 0}
+    # touch, chmod (change time only) and a replacement with the same bytes: read again.
+    changed(lambda: os.utime(big))
+    changed(lambda: big.chmod(0o700))
+    replacement = state / "k3s.new"
+    replacement.write_bytes(data)
+    assert changed(lambda: os.replace(replacement, big))["sha256"] == _digests(data)[1]
+
+
+def test_hash_cache_keeps_no_racy_entry_and_writes_nothing_when_told_or_in_check_mode(
+    tmp_path: Path,
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    fresh = state / "k3s"
+    fresh.write_bytes(b"just written")
+    cache = state / "hashes.json"
+    args = {"sha256": [str(fresh)], "sha256_cache": str(cache)}
+    # Changed within the racy window: hashed, not kept (the cache is not even written).
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 0, "misses": 1}
+    assert not cache.exists()
+
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)
+    for quiet in ({**args, "sha256_cache_update": False}, args):
+        check = quiet is args
+        result = run_module(tmp_path, quiet, check_mode=check)
+        assert result["files"][str(fresh)]["sha256"] == _digests(b"just written")[1]
+        assert not cache.exists(), "check mode or sha256_cache_update=false wrote the cache"
+    # A cache in a directory that does not exist: the directory is not created.
+    missing = state / "no-such-dir" / "hashes.json"
+    run_module(tmp_path, {"sha256": [str(fresh)], "sha256_cache": str(missing)})
+    assert not missing.parent.exists()
+    # An unreadable cache is no cache: every file is read, and the cache is written anew.
+    cache.write_text("{not json")
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 0, "misses": 1}
+    assert set(json.loads(cache.read_text())) == {str(fresh)}
 
 
 ENTRY = {
