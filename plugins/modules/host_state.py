@@ -39,7 +39,7 @@ options:
         read again; any write, replacement, C(touch) or C(chmod) changes its change time,
         which no user program can set, so the file is read and hashed again.
       - A file changed less than 2 seconds before it was hashed is not kept (a change in
-        the same clock tick would leave its times as they were: git's "racy" files).
+        the same clock tick would leave its times as they were, as with git's "racy" files).
       - Empty (the default) keeps no cache. The k3s binary (about 60 MB) and k3s's airgap
         image archives (hundreds of MB) are read on every run without it.
     type: path
