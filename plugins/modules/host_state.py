@@ -37,7 +37,8 @@ options:
         C(stat) (device, inode, size, modification and change times, to the nanosecond), as
         git's index keeps its files' hashes. A file whose C(stat) matches its entry is not
         read again; any write, replacement, C(touch) or C(chmod) changes its change time,
-        which no user program can set, so the file is read and hashed again.
+        which no system call sets (only root turning the clock back could forge it), so the
+        file is read and hashed again.
       - A file changed less than 2 seconds before it was hashed is not kept (a change in
         the same clock tick would leave its times as they were, as with git's "racy" files).
       - Empty (the default) keeps no cache. The k3s binary (about 60 MB) and k3s's airgap
