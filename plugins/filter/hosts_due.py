@@ -1,6 +1,6 @@
 """hosts_due: the hosts a later play of site.yml still has work on.
 
-site.yml's first play reads every host once and notes, per role, whether anything is to
+site.yml's first play reads every host and notes, per role, whether anything is to
 change there (a fact such as ``_pi_prereq_nothing_due``). A later play's ``hosts:`` passes
 its group through this filter with those facts' names: the hosts where each is true drop
 out, so a no-op run leaves the play without hosts and Ansible skips it whole, instead of
