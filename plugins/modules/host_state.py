@@ -48,8 +48,9 @@ options:
   sha256_cache_update:
     description:
       - Write the cache when an entry is new or differs (atomically, mode 0600), and keep
-        only the entries of this call's I(sha256) files. Only where the cache's directory
-        exists; it is never created. Pass C(false) in check mode to write nothing.
+        only the entries of this call's I(sha256) files and I(cache_commands). Only where
+        the cache's directory exists; it is never created. Pass C(false) in check mode to
+        write nothing.
     type: bool
     default: true
   read:
@@ -66,6 +67,15 @@ options:
         rc 127.
     type: dict
     default: {}
+  cache_commands:
+    description:
+      - Names of I(commands) whose output depends only on the executable they run (such
+        as C(k3s --version)). Their rc, stdout and stderr are kept in I(sha256_cache) by
+        the executable's C(stat) and the argv, the same way as the digests, and the command
+        is run again only when that file changed. Only a run that exited 0 is kept.
+    type: list
+    elements: str
+    default: []
   gather_subset:
     description:
       - Fact subsets to gather in the same call, as M(ansible.builtin.setup)'s
@@ -92,8 +102,8 @@ commands:
   returned: always
 sha256_cache:
   description:
-    - How many I(sha256) files had their digests from the cache (C(hits)), and how many were
-      read (C(misses)).
+    - How many I(sha256) files and I(cache_commands) had their digests or output from the
+      cache (C(hits)), and how many were read or run (C(misses)).
   type: dict
   returned: always
 ansible_facts:
@@ -112,13 +122,6 @@ import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.facts import ansible_collector, default_collectors
-from ansible.module_utils.facts.collector import (
-    CollectorNotFoundError,
-    CycleFoundInFactDeps,
-    UnresolvedFactDep,
-)
-from ansible.module_utils.facts.namespace import PrefixFactNamespace
 
 _KINDS = ((stat.S_ISREG, "file"), (stat.S_ISDIR, "directory"), (stat.S_ISLNK, "link"))
 
@@ -181,6 +184,25 @@ class HashCache:
         if self.path and time.time() - st.st_ctime >= RACY_SECONDS:
             self.kept[path] = {"stat": key, "sha1": sha1, "sha256": sha256}
         return sha1, sha256
+
+    def command(self, argv, run):
+        """rc, stdout, stderr of ``argv``, from the cache while ``argv[0]`` is the same file."""
+        key = "command:" + json.dumps(argv)
+        try:
+            st = os.stat(argv[0])
+        except OSError:
+            return run()
+        stat_key = _stat_key(st)
+        entry = self.entries.get(key)
+        if isinstance(entry, dict) and entry.get("stat") == stat_key and "stdout" in entry:
+            self.hits += 1
+            self.kept[key] = entry
+            return entry["rc"], entry["stdout"], entry.get("stderr", "")
+        self.misses += 1
+        rc, out, err = run()
+        if self.path and rc == 0 and time.time() - st.st_ctime >= RACY_SECONDS:
+            self.kept[key] = {"stat": stat_key, "rc": rc, "stdout": out, "stderr": err}
+        return rc, out, err
 
     def save(self):
         """Write what this call hashed when it differs from what was read; never a new directory."""
@@ -245,6 +267,18 @@ _MINIMAL_SUBSET = frozenset(
 
 def gather_facts(module, subset):
     """The facts of ``subset``, gathered as ansible.builtin.setup gathers them."""
+    # Imported here, not at the top: Ansible ships a module's sources in a zip, so each run
+    # compiles every module it imports, and the fact collectors are more than half of that
+    # (docs/performance.md, round ten). A call that gathers no facts does not pay for them.
+    # pylint: disable=import-outside-toplevel
+    from ansible.module_utils.facts import ansible_collector, default_collectors
+    from ansible.module_utils.facts.collector import (
+        CollectorNotFoundError,
+        CycleFoundInFactDeps,
+        UnresolvedFactDep,
+    )
+    from ansible.module_utils.facts.namespace import PrefixFactNamespace
+
     try:
         collector = ansible_collector.get_ansible_collector(
             all_collector_classes=default_collectors.collectors,
@@ -269,6 +303,7 @@ def main():
             "sha256_cache_update": {"type": "bool", "default": True},
             "read": {"type": "list", "elements": "path", "default": []},
             "commands": {"type": "dict", "default": {}},
+            "cache_commands": {"type": "list", "elements": "str", "default": []},
             "gather_subset": {"type": "list", "elements": "str", "default": []},
         },
         supports_check_mode=True,
@@ -278,8 +313,6 @@ def main():
     cache = HashCache(params["sha256_cache"])
     paths = dict.fromkeys(list(params["files"]) + sorted(hashed))  # each path read once
     files = {p: describe(p, p in hashed, cache) for p in paths}
-    if params["sha256_cache_update"] and not module.check_mode:
-        cache.save()
     content = {p: read_text(p) for p in params["read"]}
     commands = {}
     for name, argv in params["commands"].items():
@@ -293,8 +326,16 @@ def main():
         if not found:
             commands[name] = {"rc": 127, "stdout": "", "stderr": f"{argv[0]}: not found"}
             continue
-        rc, out, err = module.run_command(argv, check_rc=False)
+        def run(argv=argv):
+            return module.run_command(argv, check_rc=False)
+
+        if name in params["cache_commands"] and os.path.isabs(argv[0]):
+            rc, out, err = cache.command(argv, run)
+        else:
+            rc, out, err = run()
         commands[name] = {"rc": rc, "stdout": out, "stderr": err}
+    if params["sha256_cache_update"] and not module.check_mode:
+        cache.save()
     result = {
         "changed": False,
         "files": files,

@@ -199,6 +199,49 @@ def test_hash_cache_keeps_no_racy_entry_and_writes_nothing_when_told_or_in_check
     assert set(json.loads(cache.read_text())) == {str(fresh)}
 
 
+def test_cache_keeps_a_commands_output_until_its_executable_changes(tmp_path: Path) -> None:
+    """A command named in cache_commands (k3s --version) runs again only when the file it
+    runs changed; a failed run is not kept, and a command not named is run every time."""
+    state = tmp_path / "state"
+    state.mkdir()
+    tool, count = state / "k3s", state / "runs"
+    tool.write_text(f"#!/bin/sh\necho run >> {count}\necho 'k3s version v1'\n")
+    tool.chmod(0o755)
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)
+    cache = state / "hashes.json"
+    args = {
+        "commands": {"version": [str(tool), "--version"], "again": [str(tool), "x"]},
+        "cache_commands": ["version"],
+        "sha256_cache": str(cache),
+    }
+
+    def runs() -> int:
+        return len(count.read_text().splitlines()) if count.exists() else 0
+
+    first = run_module(tmp_path, args)
+    assert first["commands"]["version"] == {"rc": 0, "stdout": "k3s version v1\n", "stderr": ""}
+    assert first["sha256_cache"] == {"hits": 0, "misses": 1}
+    assert runs() == 2
+    second = run_module(tmp_path, args)
+    assert second["commands"] == first["commands"]
+    assert second["sha256_cache"] == {"hits": 1, "misses": 0}
+    assert runs() == 3, "only the command not named in cache_commands ran again"
+    # The executable replaced (same size): run again; once old enough, kept again.
+    tool.write_text(f"#!/bin/sh\necho run >> {count}\necho 'k3s version v2'\n")
+    assert run_module(tmp_path, args)["commands"]["version"]["stdout"] == "k3s version v2\n"
+    assert runs() == 5
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)
+    run_module(tmp_path, args)
+    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 1, "misses": 0}
+    # A failed run is not kept: it runs every time.
+    tool.write_text(f"#!/bin/sh\necho run >> {count}\nexit 3\n")
+    time.sleep(host_state_module.RACY_SECONDS + 0.2)
+    before = runs()
+    for _ in range(2):
+        assert run_module(tmp_path, args)["commands"]["version"]["rc"] == 3
+    assert runs() == before + 4
+
+
 ENTRY = {
     "exists": True,
     "type": "file",
