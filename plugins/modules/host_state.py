@@ -102,8 +102,14 @@ commands:
   returned: always
 sha256_cache:
   description:
-    - How many I(sha256) files and I(cache_commands) had their digests or output from the
-      cache (C(hits)), and how many were read or run (C(misses)).
+    - How many I(sha256) files had their digests from the cache (C(hits)), and how many were
+      read (C(misses)).
+  type: dict
+  returned: always
+command_cache:
+  description:
+    - How many I(cache_commands) had their output from the cache (C(hits)), and how many
+      were run (C(misses)).
   type: dict
   returned: always
 ansible_facts:
@@ -161,6 +167,8 @@ class HashCache:
         self.kept = {}
         self.hits = 0
         self.misses = 0
+        self.command_hits = 0
+        self.command_misses = 0
         if path:
             try:
                 with open(path) as handle:
@@ -195,10 +203,10 @@ class HashCache:
         stat_key = _stat_key(st)
         entry = self.entries.get(key)
         if isinstance(entry, dict) and entry.get("stat") == stat_key and "stdout" in entry:
-            self.hits += 1
+            self.command_hits += 1
             self.kept[key] = entry
             return entry["rc"], entry["stdout"], entry.get("stderr", "")
-        self.misses += 1
+        self.command_misses += 1
         rc, out, err = run()
         if self.path and rc == 0 and time.time() - st.st_ctime >= RACY_SECONDS:
             self.kept[key] = {"stat": stat_key, "rc": rc, "stdout": out, "stderr": err}
@@ -342,6 +350,7 @@ def main():
         "content": content,
         "commands": commands,
         "sha256_cache": {"hits": cache.hits, "misses": cache.misses},
+        "command_cache": {"hits": cache.command_hits, "misses": cache.command_misses},
     }
     if params["gather_subset"]:
         result["ansible_facts"] = gather_facts(module, params["gather_subset"])

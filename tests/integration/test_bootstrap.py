@@ -159,15 +159,16 @@ def run_events(run_dir: Path) -> list[dict]:
     return sorted(events, key=lambda e: e.get("counter", 0))
 
 
-def hash_reads(run_dir: Path) -> dict[str, list[dict[str, int]]]:
-    """Per host, k3s_install's host_state hits and misses of its digest cache, read by read."""
+def hash_reads(run_dir: Path, kind: str = "sha256_cache") -> dict[str, list[dict[str, int]]]:
+    """Per host, k3s_install's host_state hits and misses of its digest cache (or, with
+    ``kind="command_cache"``, of its cached `k3s --version`), read by read."""
     reads: dict[str, list[dict[str, int]]] = {}
     for event in run_events(run_dir):
         data = event.get("event_data", {})
         res = data.get("res", {})
         ours = event.get("event") == "runner_on_ok" and data.get("role") == "k3s_install"
-        if ours and "sha256_cache" in res:
-            reads.setdefault(data["host"], []).append(res["sha256_cache"])
+        if ours and kind in res:
+            reads.setdefault(data["host"], []).append(res[kind])
     return reads
 
 
@@ -272,6 +273,12 @@ def test_drift_in_each_role_is_repaired_on_that_host_only(small: dict, airgap: P
     assert [sum(read.values()) for read in reads["rpi-2"]] == [2, 2], reads
     cached = {"hits": 2, "misses": 0}
     assert (reads["rpi-1"], reads["rpi-3"]) == ([cached], [cached, cached]), reads
+    # `k3s --version` ran again only where the binary was replaced (its output is kept by
+    # the binary's stat too); the agents' play then reads the repaired binary's version.
+    versions = hash_reads(run_dir, "command_cache")
+    assert versions["rpi-2"][0] == {"hits": 0, "misses": 1}, versions
+    one = {"hits": 1, "misses": 0}
+    assert (versions["rpi-1"], versions["rpi-3"]) == ([one], [one, one]), versions
     ran = play_hosts(run_dir)
     assert (ran[PREPARE], ran[AGENTS]) == ({"rpi-2", "rpi-3"}, {"rpi-2", "rpi-3"}), ran
     for key in K3S_SYSCTLS:

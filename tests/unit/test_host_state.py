@@ -220,11 +220,12 @@ def test_cache_keeps_a_commands_output_until_its_executable_changes(tmp_path: Pa
 
     first = run_module(tmp_path, args)
     assert first["commands"]["version"] == {"rc": 0, "stdout": "k3s version v1\n", "stderr": ""}
-    assert first["sha256_cache"] == {"hits": 0, "misses": 1}
+    assert first["command_cache"] == {"hits": 0, "misses": 1}
     assert runs() == 2
     second = run_module(tmp_path, args)
     assert second["commands"] == first["commands"]
-    assert second["sha256_cache"] == {"hits": 1, "misses": 0}
+    assert second["sha256_cache"] == {"hits": 0, "misses": 0}  # digests counted apart
+    assert second["command_cache"] == {"hits": 1, "misses": 0}
     assert runs() == 3, "only the command not named in cache_commands ran again"
     # The executable replaced (same size): run again; once old enough, kept again.
     tool.write_text(f"#!/bin/sh\necho run >> {count}\necho 'k3s version v2'\n")
@@ -232,7 +233,7 @@ def test_cache_keeps_a_commands_output_until_its_executable_changes(tmp_path: Pa
     assert runs() == 5
     time.sleep(host_state_module.RACY_SECONDS + 0.2)
     run_module(tmp_path, args)
-    assert run_module(tmp_path, args)["sha256_cache"] == {"hits": 1, "misses": 0}
+    assert run_module(tmp_path, args)["command_cache"] == {"hits": 1, "misses": 0}
     # A failed run is not kept: it runs every time.
     tool.write_text(f"#!/bin/sh\necho run >> {count}\nexit 3\n")
     time.sleep(host_state_module.RACY_SECONDS + 0.2)
