@@ -168,8 +168,8 @@ def hash_reads(run_dir: Path, kind: str = "sha256_cache") -> dict[str, list[dict
     for event in run_events(run_dir):
         data = event.get("event_data", {})
         res = data.get("res", {})
-        ours = event.get("event") == "runner_on_ok" and data.get("task_action", "").endswith("host_state")
-        if ours and sum(res.get(kind, {}).values()) > 0:
+        read = data.get("task_action", "").endswith("host_state")
+        if event.get("event") == "runner_on_ok" and read and sum(res.get(kind, {}).values()) > 0:
             reads.setdefault(data["host"], []).append(res[kind])
     return reads
 
