@@ -44,8 +44,13 @@ FLAGS = ("cgroup_memory=1", "cgroup_enable=memory")
 
 
 def write_inventory(bed: tb.Testbed, servers: list[str], agents: list[str], path: Path) -> Path:
-    """An inventory as a user would write it by hand, from the testbed's host list."""
-    path.write_text(yaml.safe_dump(cluster_inventory(bed, servers, agents)))
+    """An inventory as a user would write it by hand, from the testbed's host list.
+
+    The server group comes first, as in `pi-k8s inventory`'s: the play's first host is a
+    server, on which Ansible decides the first play's run_once tasks (sorted keys would put
+    the agents first, which once hid a token read skipped for every host).
+    """
+    path.write_text(yaml.safe_dump(cluster_inventory(bed, servers, agents), sort_keys=False))
     return path
 
 
