@@ -204,6 +204,19 @@ CASES: dict[str, Case] = {
         "vars": {"pi_k8s_validate_free_space_path": "/no/such/dir"},
         "expect": ["rpi-1: cannot read the free space under /no/such/dir", "No such file"],
     },
+    # The roles' argument specs, checked by Ansible on the first play's import of their
+    # tasks/validate.yml (the `validate` entry of meta/argument_specs.yml).
+    "pi_prereq_spec": {
+        "host_vars": {"rpi-2": {"pi_prereq_reboot_method": "kexec"}},
+        "expect": [
+            "rpi-2 failed",
+            "pi_prereq_reboot_method must be one of: auto, reboot, marker, got: kexec",
+        ],
+    },
+    "k3s_agent_spec": {
+        "host_vars": {"rpi-3": {"k3s_agent_config": ["snapshotter=native"]}},
+        "expect": ["rpi-3 failed", "k3s_agent_config", "dict"],
+    },
     "ntp_server_with_a_blank": {
         "vars": {"pi_prereq_ntp_servers": ["ntp.lan pool.ntp.org"]},
         "expect": [
