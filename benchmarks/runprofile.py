@@ -43,6 +43,7 @@ CONTROLLER_ACTIONS = frozenset(
         "set_stats",
         "validate_argument_spec",
         "pause",
+        "check",  # pik8s.cluster.check (plugins/action/check.py)
     }
 )
 _RAN = ("runner_on_ok", "runner_on_failed", "runner_on_unreachable")
