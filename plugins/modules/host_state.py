@@ -76,6 +76,16 @@ options:
     type: list
     elements: str
     default: []
+  more:
+    description:
+      - More of this call's arguments in one dict, for a caller that adds to a role's read:
+        its C(files), C(sha256), C(read) and C(cache_commands) lists are added to this
+        call's, its C(commands) to this call's I(commands) (a name given in both is
+        I(more)'s), and its C(sha256_cache) is used when this call names none. The caller's
+        additions are then templated once on the controller, not once per argument that
+        names them (docs/performance.md, round thirteen).
+    type: dict
+    default: {}
   gather_subset:
     description:
       - Fact subsets to gather in the same call, as M(ansible.builtin.setup)'s
@@ -302,6 +312,31 @@ def gather_facts(module, subset):
     return collector.collect(module=module)
 
 
+_MORE_LISTS = ("files", "sha256", "read", "cache_commands")
+
+
+def with_more(module, params):
+    """``params`` with ``more``'s lists added, its commands merged, its cache as a default."""
+    more = params["more"] or {}
+    unknown = sorted(set(more) - set(_MORE_LISTS) - {"commands", "sha256_cache"})
+    if unknown:
+        module.fail_json(
+            msg=f"more: unknown keys {unknown}; it takes {sorted(_MORE_LISTS)}, commands and sha256_cache."
+        )
+    merged = dict(params)
+    for key in _MORE_LISTS:
+        extra = more.get(key) or []
+        if not isinstance(extra, list) or not all(isinstance(item, str) for item in extra):
+            module.fail_json(msg=f"more.{key} must be a list of strings, got {extra!r}.")
+        merged[key] = list(params[key]) + extra
+    commands = more.get("commands") or {}
+    if not isinstance(commands, dict):
+        module.fail_json(msg=f"more.commands must be a dict of argv lists, got {commands!r}.")
+    merged["commands"] = {**params["commands"], **commands}
+    merged["sha256_cache"] = params["sha256_cache"] or str(more.get("sha256_cache") or "")
+    return merged
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -313,10 +348,11 @@ def main():
             "commands": {"type": "dict", "default": {}},
             "cache_commands": {"type": "list", "elements": "str", "default": []},
             "gather_subset": {"type": "list", "elements": "str", "default": []},
+            "more": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
     )
-    params = module.params
+    params = with_more(module, module.params)
     hashed = set(params["sha256"])
     cache = HashCache(params["sha256_cache"])
     paths = dict.fromkeys(list(params["files"]) + sorted(hashed))  # each path read once

@@ -116,6 +116,55 @@ def test_module_refuses_a_command_that_is_not_an_argv_list(tmp_path: Path) -> No
     assert "commands.bad must be a non-empty argv list" in result["msg"]
 
 
+def test_more_adds_to_the_call_as_if_each_argument_named_it(tmp_path: Path, tree: Path) -> None:
+    """`more` (one templated dict from a caller: roles/pi_k8s_validate adds to pi_prereq's
+    read) gives the same result as the same arguments spelled out, in one call."""
+    cache = tmp_path / "cache.json"
+    base = {"files": [str(tree / "dir")], "commands": {"echo": ["echo", "base"]}}
+    more = {
+        "files": [str(tree / "link")],
+        "sha256": [str(tree / "conf")],
+        "read": [str(tree / "model")],
+        "commands": {"echo": ["echo", "more"], "true": ["/bin/true"]},
+        "cache_commands": ["true"],
+        "sha256_cache": str(cache),
+    }
+    merged = run_module(tmp_path, {**base, "more": more})
+    spelled = run_module(
+        tmp_path,
+        {
+            "files": [str(tree / "dir"), str(tree / "link")],
+            "sha256": [str(tree / "conf")],
+            "read": [str(tree / "model")],
+            "commands": {"echo": ["echo", "more"], "true": ["/bin/true"]},
+            "cache_commands": ["true"],
+            "sha256_cache": str(cache),
+        },
+    )
+    for key in ("files", "content"):
+        assert merged[key] == spelled[key], key
+    assert set(merged["files"]) == {str(tree / n) for n in ("dir", "link", "conf")}
+    assert "sha256" in merged["files"][str(tree / "conf")]
+    assert merged["commands"]["echo"]["stdout"] == "more\n"  # more's command wins
+    # more's cache and cache_commands were used: /bin/true ran once, then came from the
+    # cache file more named, which the spelled-out call found
+    assert merged["command_cache"] == {"hits": 0, "misses": 1}
+    assert spelled["command_cache"] == {"hits": 1, "misses": 0}
+    # a cache the call names itself wins over more's
+    own = tmp_path / "own.json"
+    again = run_module(tmp_path, {"sha256_cache": str(own), "more": more})
+    assert again["command_cache"] == {"hits": 0, "misses": 1} and own.exists()
+
+
+def test_more_refuses_what_it_cannot_add(tmp_path: Path) -> None:
+    bad_key = run_module(tmp_path, {"more": {"gather_subset": ["all"]}})
+    assert bad_key["failed"] is True and "more: unknown keys ['gather_subset']" in bad_key["msg"]
+    bad_list = run_module(tmp_path, {"more": {"files": "/etc/hosts"}})
+    assert bad_list["failed"] is True and "more.files must be a list of strings" in bad_list["msg"]
+    bad_cmds = run_module(tmp_path, {"more": {"commands": ["true"]}})
+    assert bad_cmds["failed"] is True and "more.commands must be a dict" in bad_cmds["msg"]
+
+
 def _digests(data: bytes) -> tuple[str, str]:
     return hashlib.sha1(data).hexdigest(), hashlib.sha256(data).hexdigest()
 
