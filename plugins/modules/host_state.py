@@ -78,8 +78,8 @@ options:
     default: []
   more:
     description:
-      - More of this call's arguments in one dict, for a caller that adds to a role's read:
-        its C(files), C(sha256), C(read) and C(cache_commands) lists are added to this
+      - More of this call's arguments in one dict, for a caller that adds to a role's read.
+        Its C(files), C(sha256), C(read) and C(cache_commands) lists are added to this
         call's, its C(commands) to this call's I(commands) (a name given in both is
         I(more)'s), and its C(sha256_cache) is used when this call names none. The caller's
         additions are then templated once on the controller, not once per argument that
