@@ -81,7 +81,3 @@ def test_without_the_callback_each_worker_loads_its_own(tmp_path: Path) -> None:
     off = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"}
     assert _loaded(tmp_path, off) == dict.fromkeys(MODULES, False)
 
-
-def test_ansible_cfg_enables_it() -> None:
-    cfg = (REPO / "ansible.cfg").read_text()
-    assert "callbacks_enabled = pik8s.cluster.preload" in cfg

@@ -1,0 +1,152 @@
+"""plugins/callback/template_cache.py: a template is compiled once per run, not per worker.
+
+Each task on each host runs in a worker process forked from ansible-playbook's process;
+without the cache every worker compiles again each template it renders. These tests run
+real ansible-playbook with the repository's ansible.cfg (which enables the callback) and
+look from inside the workers, with a lookup written for the test, at the cache's counters:
+the second task's worker loads what the first one compiled and compiles nothing. They also
+render the templates whose compiled code differs for the same text (a backslash in an
+argument and in a template file; a ``#jinja2:`` header that changes the delimiters of an
+otherwise identical template; an expression and a template) with and without the cache,
+and compare the results. CodeCache's own behaviour (a damaged or unwritable directory) is
+tested in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import marshal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.local_playbook import REPO, run_local_playbook
+
+sys.path.insert(0, str(REPO / "plugins" / "callback"))
+import template_cache  # the plugin's module, as a plain module
+
+sys.path.pop(0)
+
+# A lookup that reports this worker's cache counters (None: no cache installed).
+LOOKUP = """
+from ansible._internal._templating._jinja_bits import AnsibleEnvironment
+from ansible.plugins.lookup import LookupBase
+
+
+class LookupModule(LookupBase):
+    def run(self, terms, variables=None, **kwargs):
+        cache = getattr(AnsibleEnvironment, "_pik8s_template_cache", None)
+        return [None if cache is None else {"compiled": cache.compiled, "loaded": cache.loaded}]
+"""
+
+# The same text, with a backslash: task arguments escape backslashes in Jinja string
+# constants, template files do not, so each compiles to different code.
+BACKSLASH = "{{ 'a\\nb' | length }}"
+# Identical bodies; one header changes the variable delimiters (Ansible strips the header).
+HEADER = "#jinja2:variable_start_string:'[%', variable_end_string:'%]'\n[% 1 + 1 %] {{ 1 + 1 }}"
+PLAIN = "[% 1 + 1 %] {{ 1 + 1 }}"
+
+TASK = {
+    "ansible.builtin.debug": {
+        "msg": {
+            "arg": BACKSLASH,
+            "file": "{{ lookup('ansible.builtin.template', 'backslash.j2') }}",
+            "header": "{{ lookup('ansible.builtin.template', 'header.j2') }}",
+            "plain": "{{ lookup('ansible.builtin.template', 'plain.j2') }}",
+            "expression": "{{ '[% 1 + 1 %] {{ 1 + 1 }}' if (1 + 1 == 2) else 'no' }}",
+            "conditional": "{{ 'when passed' }}",
+            "stats": "{{ lookup('template_cache_stats') }}",
+        }
+    },
+    "when": "1 + 1 == 2",
+}
+
+
+def _run(tmp_path: Path, env: dict[str, str]) -> list[dict]:
+    lookups = tmp_path / "lookup_plugins"
+    lookups.mkdir()
+    (lookups / "template_cache_stats.py").write_text(LOOKUP)
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "backslash.j2").write_text(BACKSLASH)
+    (templates / "header.j2").write_text(HEADER)
+    (templates / "plain.j2").write_text(PLAIN)
+    play = [{"hosts": "localhost", "connection": "local", "gather_facts": False}]
+    play[0]["tasks"] = [TASK, TASK]
+    proc = run_local_playbook(
+        play,
+        tmp_path,
+        env={
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_LOOKUP_PLUGINS": str(lookups),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp"),
+            **env,
+        },
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Skipping callback" not in proc.stderr, proc.stderr
+    tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
+    return [task["hosts"]["localhost"]["msg"] for task in tasks]
+
+
+def test_the_second_worker_loads_what_the_first_compiled(tmp_path: Path) -> None:
+    first, second = _run(tmp_path, {})
+    assert first["stats"]["compiled"] > 0
+    # everything the second worker renders, the first (or ansible-playbook's own process,
+    # which it was forked from) compiled before
+    assert second["stats"]["compiled"] == 0
+    assert second["stats"]["loaded"] > 0
+    # and the run's directory is gone with the run
+    assert not list((tmp_path / "local-tmp").glob("*/pik8s-templates"))
+
+
+def test_results_are_those_without_the_cache(tmp_path: Path) -> None:
+    (tmp_path / "on").mkdir()
+    (tmp_path / "off").mkdir()
+    on = _run(tmp_path / "on", {})
+    off = _run(tmp_path / "off", {"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"})
+    assert [task.pop("stats") for task in off] == [None, None]  # the control: no cache there
+    assert all(task.pop("stats") for task in on)
+    assert on == off
+    # the cases differ from each other where their compiled code does
+    expected = off[0]
+    assert expected["arg"] != expected["file"]
+    assert expected["header"] == "2 {{ 1 + 1 }}"
+    assert expected["plain"] == "[% 1 + 1 %] 2"
+
+
+def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
+    cache = template_cache.CodeCache(str(tmp_path), "salt")
+    key = cache.key("template", "{{ x }}")
+    (tmp_path / key).write_bytes(b"not marshal data")
+    assert cache.get(key) is None and cache.compiled == 1
+    (tmp_path / key).write_bytes(marshal.dumps(("not", "code")))
+    assert cache.get(key) is None and cache.compiled == 2
+    code = compile("x = 1", "<template>", "exec")
+    cache.put(key, code)
+    fresh = template_cache.CodeCache(str(tmp_path), "salt")
+    assert fresh.get(key) == code and fresh.loaded == 1
+
+
+def test_an_unwritable_directory_keeps_it_in_memory(tmp_path: Path) -> None:
+    cache = template_cache.CodeCache(str(tmp_path / "missing"), "salt")
+    code = compile("x = 1", "<template>", "exec")
+    cache.put("k", code)
+    assert cache.get("k") is code
+    assert template_cache.CodeCache(str(tmp_path / "missing"), "salt").get("k") is None
+
+
+def test_the_key_covers_its_parts() -> None:
+    cache = template_cache.CodeCache("/nonexistent", "salt")
+    assert cache.key("template", "{{ x }}", None) != cache.key("expression", "{{ x }}", None)
+    assert cache.key("template", "{{ x }}", True) != cache.key("template", "{{ x }}", False)
+    assert cache.key("t") != template_cache.CodeCache("/nonexistent", "other").key("t")
+
+
+@pytest.mark.parametrize("name", ["preload", "template_cache"])
+def test_ansible_cfg_enables_it(name: str) -> None:
+    cfg = (REPO / "ansible.cfg").read_text()
+    line = next(line for line in cfg.splitlines() if line.startswith("callbacks_enabled"))
+    assert f"pik8s.cluster.{name}" in line.split("=", 1)[1].replace(" ", "").split(",")
