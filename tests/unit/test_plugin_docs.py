@@ -18,7 +18,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 FILES = sorted(
     p
-    for kind in ("modules", "action", "callback")
+    for kind in ("modules", "action", "callback", "lookup")
     for p in (REPO / "plugins" / kind).glob("*.py")
     if not p.name.startswith("_")
 )
