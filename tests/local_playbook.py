@@ -6,6 +6,7 @@ Jinja, its messages) where the testbed would add nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -39,3 +40,31 @@ def run_local_playbook(
         cwd=cwd,
         check=False,
     )
+
+
+def run_with_lookups(
+    play: list[dict[str, Any]],
+    tmp: Path,
+    lookups: dict[str, str],
+    env: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Run ``play`` with the repository's ansible.cfg and the test's own lookup plugins
+    (name: source), which look from inside the workers; return the first play's tasks as
+    the json callback reports them. The run must pass and load every enabled callback."""
+    where = tmp / "lookup_plugins"
+    where.mkdir()
+    for name, source in lookups.items():
+        (where / f"{name}.py").write_text(source)
+    proc = run_local_playbook(
+        play,
+        tmp,
+        env={
+            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
+            "ANSIBLE_LOOKUP_PLUGINS": str(where),
+            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
+            **(env or {}),
+        },
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Skipping callback" not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)["plays"][0]["tasks"]

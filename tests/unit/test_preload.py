@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.local_playbook import REPO, run_local_playbook
+from tests.local_playbook import run_with_lookups
 
 # A lookup that reports, from the worker it runs in, which of these modules are loaded.
 LOOKUP = """
@@ -37,9 +37,6 @@ MODULES = [
 
 
 def _loaded(tmp_path: Path, env: dict[str, str]) -> dict[str, bool]:
-    lookups = tmp_path / "lookup_plugins"
-    lookups.mkdir()
-    (lookups / "loaded_modules.py").write_text(LOOKUP)
     play = [
         {
             "hosts": "localhost",
@@ -55,19 +52,7 @@ def _loaded(tmp_path: Path, env: dict[str, str]) -> dict[str, bool]:
             ],
         }
     ]
-    proc = run_local_playbook(
-        play,
-        tmp_path,
-        env={
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_LOOKUP_PLUGINS": str(lookups),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-            **env,
-        },
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Skipping callback" not in proc.stderr, proc.stderr
-    (task,) = json.loads(proc.stdout)["plays"][0]["tasks"]
+    (task,) = run_with_lookups(play, tmp_path, {"loaded_modules": LOOKUP}, env)
     return json.loads(task["hosts"]["localhost"]["msg"])
 
 
@@ -80,4 +65,3 @@ def test_without_the_callback_each_worker_loads_its_own(tmp_path: Path) -> None:
     # a stdout callback instead, which Ansible does not load beside the json one).
     off = {"ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.minimal"}
     assert _loaded(tmp_path, off) == dict.fromkeys(MODULES, False)
-

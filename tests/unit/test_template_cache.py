@@ -14,14 +14,13 @@ tested in this process.
 
 from __future__ import annotations
 
-import json
 import marshal
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.local_playbook import REPO, run_local_playbook
+from tests.local_playbook import REPO, run_with_lookups
 
 sys.path.insert(0, str(REPO / "plugins" / "callback"))
 import template_cache  # the plugin's module, as a plain module
@@ -64,9 +63,6 @@ TASK = {
 
 
 def _run(tmp_path: Path, env: dict[str, str]) -> list[dict]:
-    lookups = tmp_path / "lookup_plugins"
-    lookups.mkdir()
-    (lookups / "template_cache_stats.py").write_text(LOOKUP)
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "backslash.j2").write_text(BACKSLASH)
@@ -74,20 +70,8 @@ def _run(tmp_path: Path, env: dict[str, str]) -> list[dict]:
     (templates / "plain.j2").write_text(PLAIN)
     play = [{"hosts": "localhost", "connection": "local", "gather_facts": False}]
     play[0]["tasks"] = [TASK, TASK]
-    proc = run_local_playbook(
-        play,
-        tmp_path,
-        env={
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_LOOKUP_PLUGINS": str(lookups),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp"),
-            **env,
-        },
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Skipping callback" not in proc.stderr, proc.stderr
-    tasks = json.loads(proc.stdout)["plays"][0]["tasks"]
+    local_tmp = {"ANSIBLE_LOCAL_TEMP": str(tmp_path / "local-tmp")}
+    tasks = run_with_lookups(play, tmp_path, {"template_cache_stats": LOOKUP}, local_tmp | env)
     return [task["hosts"]["localhost"]["msg"] for task in tasks]
 
 
