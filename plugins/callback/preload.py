@@ -8,6 +8,14 @@ collection loader keeps no bytecode). Loaded here, once, before the first play, 
 already in each forked worker's memory. A no-op ``site.yml`` on 20 testbed hosts used
 about 5 % less CPU on the controller with it (docs/performance.md, round thirteen).
 
+It also resolves each filter and test name once per run. Ansible looks a name up again for
+each new Jinja environment (several per task), and a name that is not a plugin of
+ansible-core's own files (Jinja's ``length``, ``default``, ``list``; a collection's
+filters) is searched for through a collection's plugin files every time. Here the answer
+to each lookup is kept (found, not a plugin, or no such name), and the names Jinja
+provides and this collection's filters are looked up before the first play, so that the
+workers find them answered (docs/performance.md, round fifteen).
+
 It changes nothing a task does or reports, and prints nothing; if loading fails it leaves
 the run as it was (the workers load what they need, as without it). pi-k8s's ansible.cfg
 enables it (``callbacks_enabled``).
@@ -15,6 +23,7 @@ enables it (``callbacks_enabled``).
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from pathlib import Path
 
@@ -33,12 +42,69 @@ description:
     ansible-playbook's process, so that the worker process forked for each task on each
     host finds them loaded instead of importing (and, for a collection's plugins, compiling)
     them again.
+  - Keeps the answer to each filter and test name lookup for the run (Ansible searches a
+    collection's plugin files again for each new Jinja environment), and looks up Jinja's
+    own filters and tests and this collection's filters before the first play.
   - Changes nothing a task does or reports, and prints nothing.
 requirements:
   - enable it with C(callbacks_enabled = pik8s.cluster.preload) in ansible.cfg
 """
 
 display = Display()
+
+
+class _Missing:
+    """A name the loader had no plugin for (it raised KeyError with these arguments)."""
+
+    def __init__(self, args: tuple) -> None:
+        self.args = args
+
+
+def _remember_jinja_plugins() -> None:
+    """Keep each answer of the filter and test loaders' lookup by name for the run.
+
+    The plugins a run can load do not change while it runs (Ansible keeps its own plugins'
+    answers the same way); only a plain lookup by name is kept, and an error other than
+    "no such plugin" is raised each time, as without this.
+    """
+    jinja_loader = loader.Jinja2Loader
+    if getattr(jinja_loader, "_pik8s_answers", None) is not None:
+        return
+    original = jinja_loader.get_with_context
+    answers: dict[tuple[str, str, str], object] = {}
+
+    def get_with_context(self, name, *args, **kwargs):
+        if args or kwargs or not isinstance(name, str):
+            return original(self, name, *args, **kwargs)
+        key = (self.type, self.package, name)
+        answer = answers.get(key)
+        if answer is None:
+            try:
+                answer = original(self, name)
+            except KeyError as exc:
+                answer = _Missing(exc.args)
+            answers[key] = answer
+        if isinstance(answer, _Missing):
+            raise KeyError(*answer.args)
+        return answer
+
+    jinja_loader.get_with_context = get_with_context
+    jinja_loader._pik8s_answers = answers  # marks the class as wrapped
+
+
+def _jinja_names() -> None:
+    """Look up the filters and tests Jinja provides (ansible-core's loaders search a
+    collection's files for them first), through the answers kept above."""
+    import jinja2.filters  # Ansible has imported them by now
+    import jinja2.tests
+
+    for plugins, names in (
+        (loader.filter_loader, jinja2.filters.FILTERS),
+        (loader.test_loader, jinja2.tests.TESTS),
+    ):
+        for name in names:
+            with contextlib.suppress(KeyError):
+                plugins.get(name)
 
 
 def _collection_filters() -> None:
@@ -77,6 +143,8 @@ class CallbackModule(CallbackBase):
             lambda: [None for _ in loader.lookup_loader.all(class_only=True)],
             lambda: [None for _ in loader.filter_loader.all()],
             lambda: [None for _ in loader.test_loader.all()],
+            _remember_jinja_plugins,
+            _jinja_names,
             lambda: loader.connection_loader.get(C.DEFAULT_TRANSPORT, class_only=True),
             lambda: loader.connection_loader.get("local", class_only=True),
             lambda: loader.become_loader.get(C.DEFAULT_BECOME_METHOD, class_only=True),

@@ -9,7 +9,9 @@ temporary directory (Ansible's ``ansible-local-*`` directory of ansible-playbook
 removed when the run ends), keyed by everything that decides the compiled code: the
 template's text, its name and file, whether it is a template or an expression, the
 environment's syntax settings and Ansible's compile-time options. A worker then loads the
-code another worker compiled instead of compiling it again.
+code another worker compiled instead of compiling it again; workers that need the same new
+template at once (one task on many hosts) wait for the one that compiles it (a lock file
+beside the code).
 
 It changes nothing a task does or reports and prints nothing. If the cache cannot be used
 (a read or write fails, Ansible or Jinja changed the methods it wraps), the template is
@@ -19,6 +21,7 @@ compiled as without it. pi-k8s's ansible.cfg enables it (``callbacks_enabled``).
 from __future__ import annotations
 
 import contextvars
+import fcntl
 import hashlib
 import importlib.util
 import marshal
@@ -26,6 +29,7 @@ import os
 import sys
 import tempfile
 import types
+from collections.abc import Callable
 
 from ansible import constants as C
 from ansible.plugins.callback import CallbackBase
@@ -72,6 +76,7 @@ class CodeCache:
         return hashlib.sha256(repr((self.salt, parts)).encode()).hexdigest()
 
     def get(self, key: str) -> types.CodeType | None:
+        """The code kept for ``key``, or None."""
         code = self.memory.get(key)
         if code is None:
             try:
@@ -80,11 +85,36 @@ class CodeCache:
             except (OSError, EOFError, ValueError, TypeError):
                 code = None
             if not isinstance(code, types.CodeType):
-                self.compiled += 1
                 return None
             self.memory[key] = code
             self.loaded += 1
         return code
+
+    def get_or_compile(self, key: str, compile_code: Callable[[], object]) -> object:
+        """The code kept for ``key``, else ``compile_code()``, kept. One process compiles a
+        key at a time: the workers Ansible starts for one task on many hosts at once would
+        otherwise each compile the same new template. The others wait (no CPU) and load it."""
+        code = self.get(key)
+        if code is not None:
+            return code
+        try:
+            lock = os.open(
+                os.path.join(self.directory, key + ".lock"), os.O_RDWR | os.O_CREAT, 0o600
+            )
+        except OSError:
+            lock = None
+        try:
+            if lock is not None:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                code = self.get(key)  # compiled while this process waited
+            if code is None:
+                code = compile_code()
+                self.compiled += 1
+                self.put(key, code)
+            return code
+        finally:
+            if lock is not None:
+                os.close(lock)  # releases the lock
 
     def put(self, key: str, code: object) -> None:
         if not isinstance(code, types.CodeType):
@@ -148,12 +178,11 @@ def install(directory: str) -> CodeCache:
         else:
             key = _EXPRESSION_KEY.get()
             _EXPRESSION_KEY.set(None)  # the expression's one tree; anything nested is not it
-        code = cache.get(key) if key else None
-        if code is None:
-            code = original_compile(self, source, name, filename, raw, defer_init)
-            if key:
-                cache.put(key, code)
-        return code
+        if not key:
+            return original_compile(self, source, name, filename, raw, defer_init)
+        return cache.get_or_compile(
+            key, lambda: original_compile(self, source, name, filename, raw, defer_init)
+        )
 
     def compile_expression(self, source, undefined_to_none=True):
         if self._debuggable_template_source or not isinstance(source, str):

@@ -14,8 +14,13 @@ tested in this process.
 
 from __future__ import annotations
 
+import fcntl
+import json
 import marshal
+import os
+import select
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,16 +107,41 @@ def test_results_are_those_without_the_cache(tmp_path: Path) -> None:
 
 
 def test_a_damaged_entry_is_compiled_again(tmp_path: Path) -> None:
-    cache = template_cache.CodeCache(str(tmp_path), "salt")
-    key = cache.key("template", "{{ x }}")
-    (tmp_path / key).write_bytes(b"not marshal data")
-    assert cache.get(key) is None and cache.compiled == 1
-    (tmp_path / key).write_bytes(marshal.dumps(("not", "code")))
-    assert cache.get(key) is None and cache.compiled == 2
     code = compile("x = 1", "<template>", "exec")
-    cache.put(key, code)
+    key = template_cache.CodeCache(str(tmp_path), "salt").key("template", "{{ x }}")
+    for damage in (b"not marshal data", marshal.dumps(("not", "code"))):
+        (tmp_path / key).write_bytes(damage)
+        cache = template_cache.CodeCache(str(tmp_path), "salt")
+        assert cache.get(key) is None
+        assert cache.get_or_compile(key, lambda: code) is code and cache.compiled == 1
     fresh = template_cache.CodeCache(str(tmp_path), "salt")
     assert fresh.get(key) == code and fresh.loaded == 1
+
+
+def test_a_process_waits_for_the_one_compiling_the_same_template(tmp_path: Path) -> None:
+    # This process holds the key's lock, as a worker compiling it would; a second process
+    # asks for the same key meanwhile. It must wait, then load what was put, not compile.
+    cache = template_cache.CodeCache(str(tmp_path), "salt")
+    key = cache.key("template", "{{ x }}")
+    code = compile("x = 1", "<template>", "exec")
+    lock = os.open(tmp_path / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the other worker, with its own open lock file (not this one's)
+        try:
+            os.close(lock)
+            other = template_cache.CodeCache(str(tmp_path), "salt")
+            got = other.get_or_compile(key, lambda: compile("x = 2", "<template>", "exec"))
+            os.write(write, json.dumps([got == code, other.compiled, other.loaded]).encode())
+        finally:
+            os._exit(0)
+    time.sleep(0.5)  # the child is blocked on the lock by now (or still starting: same result)
+    assert select.select([read], [], [], 0)[0] == []  # it has not answered while the lock is held
+    cache.put(key, code)
+    os.close(lock)
+    os.waitpid(child, 0)
+    assert json.loads(os.read(read, 100)) == [True, 0, 1]
 
 
 def test_an_unwritable_directory_keeps_it_in_memory(tmp_path: Path) -> None:
