@@ -204,8 +204,13 @@ CASES: dict[str, Case] = {
         "vars": {"pi_k8s_validate_free_space_path": "/no/such/dir"},
         "expect": ["rpi-1: cannot read the free space under /no/such/dir", "No such file"],
     },
-    # The roles' argument specs, checked by Ansible on the first play's import of their
-    # tasks/validate.yml (the `validate` entry of meta/argument_specs.yml).
+    # The roles' argument specs: pi_k8s_validate's and pi_prereq's in one task on every
+    # host, k3s_agent's and k3s_install's (as k3s_agent passes it) in one task on each agent
+    # (plugins/filter/argument_spec.py reads the specs).
+    "pi_k8s_validate_spec": {
+        "vars": {"pi_k8s_validate_min_free_mb": "lots"},
+        "expect": ["rpi-1 failed", "pi_k8s_validate_min_free_mb", "int"],
+    },
     "pi_prereq_spec": {
         "host_vars": {"rpi-2": {"pi_prereq_reboot_method": "kexec"}},
         "expect": [
@@ -216,6 +221,10 @@ CASES: dict[str, Case] = {
     "k3s_agent_spec": {
         "host_vars": {"rpi-3": {"k3s_agent_config": ["snapshotter=native"]}},
         "expect": ["rpi-3 failed", "k3s_agent_config", "dict"],
+    },
+    "k3s_install_spec_on_an_agent": {
+        "host_vars": {"rpi-3": {"k3s_install_wait_retries": "many"}},
+        "expect": ["rpi-3 failed", "k3s_install_wait_retries", "int"],
     },
     "ntp_server_with_a_blank": {
         "vars": {"pi_prereq_ntp_servers": ["ntp.lan pool.ntp.org"]},
