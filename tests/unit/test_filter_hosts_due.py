@@ -12,7 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "plugins" / "filter"))
-from hosts_due import FilterModule, hosts_due  # noqa: E402
+from hosts_due import FilterModule, hosts_due, registered_nodes  # noqa: E402
 
 sys.path.pop(0)
 
@@ -36,7 +36,10 @@ def test_a_host_without_the_note_is_kept() -> None:
 def test_no_hosts_and_the_registration() -> None:
     assert hosts_due([], {}, "_x_nothing_due") == []
     assert hosts_due(None, {}, "_x_nothing_due") == []  # type: ignore[arg-type]
-    assert FilterModule().filters() == {"hosts_due": hosts_due}
+    assert FilterModule().filters() == {
+        "hosts_due": hosts_due,
+        "registered_nodes": registered_nodes,
+    }
 
 
 def test_with_several_notes_a_host_drops_out_only_when_each_says_nothing_is_due() -> None:
@@ -46,3 +49,26 @@ def test_with_several_notes_a_host_drops_out_only_when_each_says_nothing_is_due(
         "rpi-3": {"_a": True},
     }
     assert hosts_due(["rpi-1", "rpi-2", "rpi-3"], hostvars, "_a", "_b") == ["rpi-2", "rpi-3"]
+
+
+def test_registered_nodes_by_host_in_order() -> None:
+    """A recorded registration wins; an agent noted with nothing due counts with the name
+    its note kept; a due host that never registered, and a host without notes, do not."""
+    hostvars = {
+        "rpi-1": {"k3s_install_registered_as": "rpi-1"},
+        "rpi-2": {"_k3s_install_nothing_due": True, "_k3s_install_node_name": "rpi-2"},
+        "rpi-3": {"_k3s_install_nothing_due": False, "_k3s_install_node_name": "rpi-3"},
+        "rpi-4": {
+            "_k3s_install_nothing_due": False,
+            "_k3s_install_node_name": "rpi-4",
+            "k3s_install_registered_as": "node-4",
+        },
+        "rpi-5": {"_k3s_install_nothing_due": "True", "_k3s_install_node_name": "pi5"},
+        "rpi-6": {"other": 1},
+        "rpi-7": {"_k3s_install_nothing_due": True},
+    }
+    hosts = ["rpi-5", "rpi-4", "rpi-3", "rpi-2", "rpi-1", "rpi-6", "rpi-7", "rpi-9"]
+    got = registered_nodes(hosts, hostvars)
+    assert got == {"rpi-5": "pi5", "rpi-4": "node-4", "rpi-2": "rpi-2", "rpi-1": "rpi-1"}
+    assert list(got) == ["rpi-5", "rpi-4", "rpi-2", "rpi-1"]
+    assert registered_nodes([], hostvars) == {}
