@@ -6,7 +6,8 @@ task per host instead of one per role (docs/performance.md, round sixteen)::
 
     argument_spec: >-
       {{ role_path | pik8s.cluster.argument_spec('main')
-         | combine(role_path ~ '/../pi_prereq' | pik8s.cluster.argument_spec('validate')) }}
+         | combine((role_path | dirname ~ '/pi_prereq')
+                   | pik8s.cluster.argument_spec('validate')) }}
 
 The file is parsed with PyYAML's C loader (a plain read, no origin tags: the spec is only
 data for the validator) and kept per process while it is unchanged; each call returns its
