@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
@@ -149,16 +148,29 @@ def _status_renderable(report: Any) -> Any:
 
 def watch_status(fetch: Callable[[], Any], interval: float) -> None:
     """Redraw ``fetch()``'s report in place every ``interval`` seconds until Ctrl-C (a
-    terminal only); Ctrl-C ends it quietly."""
+    terminal only); Ctrl-C ends it quietly.
+
+    Ctrl-C only sets a flag: a read in progress (its threads, ssh and the API ping, each
+    with its own timeout) finishes, and the loop ends after it or wakes from its wait. A
+    KeyboardInterrupt raised inside the read's thread pool could leave the process
+    waiting on its threads at exit (seen once under a pseudo-terminal in CI)."""
+    import signal
+    import threading
+
     from rich.live import Live
 
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
     try:
         with Live(console=out, auto_refresh=False, screen=False) as live:
-            while True:
-                live.update(_status_renderable(fetch()), refresh=True)
-                time.sleep(interval)
-    except KeyboardInterrupt:
-        return
+            while not stop.is_set():
+                report = fetch()
+                if stop.is_set():
+                    break
+                live.update(_status_renderable(report), refresh=True)
+                stop.wait(interval)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def testbed_table(bed: Any) -> None:

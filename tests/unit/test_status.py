@@ -397,3 +397,21 @@ def test_watch_redraws_on_a_terminal_until_ctrl_c_then_exits_0(tmp_path: Path) -
     assert "unreachable: ssh: connect to host 127.0.0.1 port 1: Connection refused" in text
     assert rc == 0, text
     assert "Traceback" not in text and "Interrupted" not in text
+
+
+def test_ctrl_c_during_a_read_lets_the_read_finish_then_ends_quietly() -> None:
+    """Ctrl-C while a read runs (here: the read sends itself SIGINT) ends the watch after
+    that read, without drawing it or raising, and puts Ctrl-C's own handler back."""
+    before = signal.getsignal(signal.SIGINT)
+    reads, finished = [], []
+
+    def fetch() -> None:
+        reads.append(time.monotonic())
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the handler runs in this thread, between two bytecodes
+        finished.append(True)  # not interrupted: a KeyboardInterrupt would skip this
+
+    console.watch_status(fetch, 0.01)
+    assert len(reads) == 1
+    assert finished == [True]
+    assert signal.getsignal(signal.SIGINT) is before
