@@ -86,6 +86,15 @@ options:
         names them (docs/performance.md, round thirteen).
     type: dict
     default: {}
+  clock:
+    description:
+      - Read whether the system clock is synchronised, as systemd-timedated answers
+        C(timedatectl show --property=NTPSynchronized). That is, the kernel's maximum error
+        (C(adjtimex), read only) is below 16 seconds (systemd's C(ntp_synced) in
+        src/basic/time-util.c). Without starting timedated over D-Bus, which costs each
+        host about 0.1 s of CPU in a run (docs/performance.md, round seventeen).
+    type: bool
+    default: false
   gather_subset:
     description:
       - Fact subsets to gather in the same call, as M(ansible.builtin.setup)'s
@@ -116,6 +125,12 @@ sha256_cache:
       read (C(misses)).
   type: dict
   returned: always
+clock:
+  description:
+    - With I(clock), C(synchronized) (true, false, or null when the kernel could not be
+      asked) and C(maxerror_us), the kernel's maximum error in microseconds.
+  type: dict
+  returned: when I(clock) is true
 command_cache:
   description:
     - How many I(cache_commands) had their output from the cache (C(hits)), and how many
@@ -276,6 +291,38 @@ def read_text(path):
         return None
 
 
+# systemd-timedated's NTPSynchronized is true while the kernel's maximum error is below this.
+MAXERROR_SYNCED_US = 16_000_000
+
+
+def clock_state():
+    """Whether the clock is synchronised, as timedated says: adjtimex's maxerror < 16 s."""
+    # pylint: disable=import-outside-toplevel
+    import ctypes
+
+    class Timex(ctypes.Structure):  # struct timex, up to maxerror, then room for the rest
+        _fields_ = [
+            ("modes", ctypes.c_int),
+            ("offset", ctypes.c_long),
+            ("freq", ctypes.c_long),
+            ("maxerror", ctypes.c_long),
+            ("rest", ctypes.c_char * 256),
+        ]
+
+    timex = Timex()  # modes 0: read, change nothing
+    try:
+        adjtimex = ctypes.CDLL(None, use_errno=True).adjtimex
+        if adjtimex(ctypes.byref(timex)) < 0:
+            return {"synchronized": None, "maxerror_us": None}
+    except (AttributeError, OSError):
+        return {"synchronized": None, "maxerror_us": None}
+    if not 0 <= timex.maxerror <= MAXERROR_SYNCED_US:
+        # The kernel keeps maxerror within 0..16 s: another value means this layout of
+        # struct timex is not the kernel's; say unknown (pi_prereq then waits, as unsynced).
+        return {"synchronized": None, "maxerror_us": None}
+    return {"synchronized": timex.maxerror < MAXERROR_SYNCED_US, "maxerror_us": timex.maxerror}
+
+
 # What M(ansible.builtin.setup) always adds unless told not to ("!min" leaves it out).
 _MINIMAL_SUBSET = frozenset(
     ["apparmor", "caps", "cmdline", "date_time", "distribution", "dns", "env", "fips", "local",
@@ -283,30 +330,88 @@ _MINIMAL_SUBSET = frozenset(
 )
 
 
-def gather_facts(module, subset):
-    """The facts of ``subset``, gathered as ansible.builtin.setup gathers them."""
+# The collectors of the subsets pi-k8s gathers on its hosts (Linux), by subset name: module
+# under ansible.module_utils.facts, class. Gathering only these imports only their modules.
+_LINUX_COLLECTORS = {
+    "platform": ("system.platform", "PlatformFactCollector"),
+    "distribution": ("system.distribution", "DistributionFactCollector"),
+    "pkg_mgr": ("system.pkg_mgr", "PkgMgrFactCollector"),
+    "service_mgr": ("system.service_mgr", "ServiceMgrFactCollector"),
+    "virtual": ("virtual.linux", "LinuxVirtualCollector"),
+    "network": ("network.linux", "LinuxNetworkCollector"),
+}
+_FACTS = "ansible.module_utils.facts"
+
+
+def _named_collectors(subset):
+    """(module under _FACTS, class) of each collector of ``subset`` when it leaves out the
+    minimal subset ("!min") and names only subsets of _LINUX_COLLECTORS, on Linux; else
+    None (gathered as setup gathers, with all of its collectors)."""
+    import platform  # pylint: disable=import-outside-toplevel
+
+    names = [item for item in subset if item not in ("!all", "!min")]
+    known = "!min" in subset and names and set(names) <= set(_LINUX_COLLECTORS)
+    if not known or platform.system() != "Linux":
+        return None
+    return [_LINUX_COLLECTORS[name] for name in names]
+
+
+def fact_collectors(subset):
+    """``get_ansible_collector``, the errors it raises for a bad subset, the namespace class
+    and the collector classes for ``subset``: only its own when it is pi-k8s's."""
     # Imported here, not at the top: Ansible ships a module's sources in a zip, so each run
     # compiles every module it imports, and the fact collectors are more than half of that
     # (docs/performance.md, round ten). A call that gathers no facts does not pay for them.
+    # The package's __init__ imports every collector of every platform (its compat
+    # functions): for pi-k8s's own subsets the package stands in sys.modules unrun while
+    # what is needed is imported, then is taken out again (round seventeen).
     # pylint: disable=import-outside-toplevel
-    from ansible.module_utils.facts import ansible_collector, default_collectors
-    from ansible.module_utils.facts.collector import (
-        CollectorNotFoundError,
-        CycleFoundInFactDeps,
-        UnresolvedFactDep,
-    )
-    from ansible.module_utils.facts.namespace import PrefixFactNamespace
+    import importlib
+    import importlib.util
+    import sys
 
+    named = _named_collectors(subset)
+    unrun = None
+    if named is not None and _FACTS not in sys.modules:
+        unrun = importlib.util.module_from_spec(importlib.util.find_spec(_FACTS))
+        sys.modules[_FACTS] = unrun
     try:
-        collector = ansible_collector.get_ansible_collector(
-            all_collector_classes=default_collectors.collectors,
-            namespace=PrefixFactNamespace(namespace_name="ansible", prefix="ansible_"),
+        from ansible.module_utils.facts.ansible_collector import get_ansible_collector
+        from ansible.module_utils.facts.collector import (
+            CollectorNotFoundError,
+            CycleFoundInFactDeps,
+            UnresolvedFactDep,
+        )
+        from ansible.module_utils.facts.namespace import PrefixFactNamespace
+
+        if named is None:
+            from ansible.module_utils.facts import default_collectors
+
+            classes = default_collectors.collectors
+        else:
+            classes = [
+                getattr(importlib.import_module(f"{_FACTS}.{mod}"), cls) for mod, cls in named
+            ]
+    finally:
+        if unrun is not None and sys.modules.get(_FACTS) is unrun:
+            del sys.modules[_FACTS]
+    errors = (TypeError, CollectorNotFoundError, CycleFoundInFactDeps, UnresolvedFactDep)
+    return get_ansible_collector, errors, PrefixFactNamespace, classes
+
+
+def gather_facts(module, subset):
+    """The facts of ``subset``, gathered as ansible.builtin.setup gathers them."""
+    get_ansible_collector, errors, namespace, classes = fact_collectors(subset)
+    try:
+        collector = get_ansible_collector(
+            all_collector_classes=classes,
+            namespace=namespace(namespace_name="ansible", prefix="ansible_"),
             filter_spec=[],
             gather_subset=subset,
             gather_timeout=10,
             minimal_gather_subset=_MINIMAL_SUBSET,
         )
-    except (TypeError, CollectorNotFoundError, CycleFoundInFactDeps, UnresolvedFactDep) as err:
+    except errors as err:
         # a subset name that does not exist, reported as setup reports it
         module.fail_json(msg=f"gather_subset {subset!r}: {err}")
     return collector.collect(module=module)
@@ -348,6 +453,7 @@ def main():
             "commands": {"type": "dict", "default": {}},
             "cache_commands": {"type": "list", "elements": "str", "default": []},
             "gather_subset": {"type": "list", "elements": "str", "default": []},
+            "clock": {"type": "bool", "default": False},
             "more": {"type": "dict", "default": {}},
         },
         supports_check_mode=True,
@@ -388,6 +494,8 @@ def main():
         "sha256_cache": {"hits": cache.hits, "misses": cache.misses},
         "command_cache": {"hits": cache.command_hits, "misses": cache.command_misses},
     }
+    if params["clock"]:
+        result["clock"] = clock_state()
     if params["gather_subset"]:
         result["ansible_facts"] = gather_facts(module, params["gather_subset"])
     module.exit_json(**result)

@@ -37,6 +37,7 @@ from typer.testing import CliRunner
 
 from pi_k8s import testbed as tb
 from pi_k8s.cli import app
+from tests.clock_read import clock_read_command
 from tests.conftest import (
     HIDE_MEMORY,
     K3S_VERSION,
@@ -54,6 +55,7 @@ VERSION = K3S_VERSION
 # checks them (kube-system pods, the DNS smoke pod).
 SKIP_WORKLOADS = [] if REAL_K3S else ["--skip-workloads"]
 SUBNET = "10.213.19.0/24"
+
 AGENT_ENV = "/etc/systemd/system/k3s-agent.service.env"
 
 
@@ -367,6 +369,16 @@ def test_time_sync_disabled_fails_time_synchronised(bed: tb.Testbed, cluster: Pa
         assert "`sudo systemctl enable --now systemd-timesyncd`" in ts["hint"]
     finally:
         sh(bed, "rpi-2", "systemctl enable systemd-timesyncd")
+
+
+def test_host_states_clock_read_is_what_timedatectl_says(bed: tb.Testbed, cluster: Path) -> None:
+    """pi_prereq's read decides whether the clock is synchronised with host_state's clock
+    read (the kernel's maximum error, as timedated computes NTPSynchronized) instead of
+    timedatectl: on a systemd host both must answer the same."""
+    for host in ("rpi-1", "rpi-2"):
+        ours = sh(bed, host, clock_read_command()).strip()
+        theirs = sh(bed, host, "timedatectl show --property=NTPSynchronized --value").strip()
+        assert ours == theirs, host
 
 
 def test_every_host_is_whole_again(cluster: Path) -> None:

@@ -467,6 +467,119 @@ def test_module_gathers_the_facts_setup_gathers_in_the_same_call(tmp_path: Path)
     assert "ansible_facts" not in got["bare"]  # no subset, no facts (and no gathering)
 
 
+# Imports the module file in a fresh interpreter, gathers ``subset`` with it and reports
+# which fact modules that imported.
+_IMPORTS = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("m", sys.argv[1])
+m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+classes = m.fact_collectors(json.loads(sys.argv[2]))[3]
+modules = sorted(n for n in sys.modules if n.startswith(m._FACTS))
+from ansible.module_utils.facts import ansible_facts, default_collectors  # as setup imports
+print(json.dumps({"classes": [c.__name__ for c in classes], "modules": modules,
+                  "later": callable(ansible_facts) and len(default_collectors.collectors)}))
+"""
+
+
+def test_pi_prerequisites_subset_imports_only_its_own_collectors() -> None:
+    """Gathering pi_prereq's subset must not import the collectors of other subsets and
+    platforms (each run compiles every module it imports: docs/performance.md, round
+    seventeen): the package's __init__ would import them all."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            _IMPORTS,
+            str(REPO / "plugins/modules/host_state.py"),
+            json.dumps(SUBSET),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = json.loads(proc.stdout)
+    assert got["classes"] == [
+        "PlatformFactCollector",
+        "DistributionFactCollector",
+        "PkgMgrFactCollector",
+        "ServiceMgrFactCollector",
+        "LinuxVirtualCollector",
+        "LinuxNetworkCollector",
+    ]
+    facts = "ansible.module_utils.facts"
+    assert f"{facts}.default_collectors" not in got["modules"]
+    assert not [name for name in got["modules"] if ".hardware" in name or "bsd" in name]
+    assert f"{facts}.network.linux" in got["modules"]
+    # the package it stood in for unrun is taken out again (a later import runs it)
+    assert facts not in got["modules"]
+    assert got["later"] > 20
+
+
+@pytest.mark.parametrize(
+    "subset",
+    [
+        ["!all", "dns"],  # the minimal subset comes too: setup's own collectors
+        ["!all", "!min", "dns"],  # a subset pi-k8s does not gather
+        ["network"],
+        ["!min"],
+    ],
+)
+def test_other_subsets_are_gathered_with_all_of_setups_collectors(subset: list[str]) -> None:
+    assert host_state_module._named_collectors(subset) is None
+
+
+def test_another_platform_is_gathered_with_all_of_setups_collectors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("platform.system", lambda: "FreeBSD")
+    assert host_state_module._named_collectors(SUBSET) is None
+
+
+@pytest.mark.parametrize("subset", [["!all", "!min", "platform"], ["!all", "dns"]])
+def test_module_gathers_setups_facts_for_any_subset(tmp_path: Path, subset: list[str]) -> None:
+    """Only pi-k8s's own subsets take the short way; others (here with the minimal subset)
+    are gathered by all of setup's collectors, and either way the facts are setup's."""
+    out = tmp_path / "facts.json"
+    play = [
+        {
+            "hosts": "localhost",
+            "connection": "local",
+            "gather_facts": False,
+            "tasks": [
+                {"host_state": {"gather_subset": subset}, "register": "read"},
+                {"ansible.builtin.setup": {"gather_subset": subset}, "register": "setup"},
+                {
+                    "ansible.builtin.copy": {
+                        "dest": str(out),
+                        "content": "{{ {'read': read.ansible_facts, 'setup': setup.ansible_facts}"
+                        " | to_json }}",
+                    }
+                },
+            ],
+        }
+    ]
+    proc = run_local_playbook(play, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    got = json.loads(out.read_text())
+    volatile = ("ansible_date_time", "ansible_env")  # the clock, and the module's environment
+    read, setup = (
+        {k: v for k, v in got[n].items() if k not in volatile} for n in ("read", "setup")
+    )
+    assert _unordered(read) == _unordered(setup)
+    assert "ansible_system" in read
+
+
+def test_module_reads_the_clocks_synchronisation_as_timedated_does(tmp_path: Path) -> None:
+    """pi_prereq asks whether the clock is synchronised without starting timedated: the
+    kernel's maximum error below 16 s, as timedated's NTPSynchronized (systemd's
+    ntp_synced()); test_verify_testbed.py compares it with timedatectl on a testbed host,
+    the VM tests on a clock that synchronises."""
+    clock = run_module(tmp_path, {"clock": True})["clock"]
+    assert isinstance(clock["maxerror_us"], int) and clock["maxerror_us"] >= 0
+    assert clock["synchronized"] is (clock["maxerror_us"] < 16_000_000)
+    assert "clock" not in run_module(tmp_path, {})
+
+
 def test_module_refuses_an_unknown_fact_subset(tmp_path: Path) -> None:
     result = run_module(tmp_path, {"gather_subset": ["!all", "no_such_subset"]})
     assert result["failed"] is True

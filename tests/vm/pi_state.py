@@ -1,12 +1,16 @@
 """What the VM tests read on a VM before and after pi_prereq: the state k3s depends on.
 
 One SSH command per value, read as a user would check it (``/proc``, ``/sys``,
-``systemctl``, ``timedatectl``), so a test compares the VM before and after a run.
+``systemctl``, ``timedatectl``), so a test compares the VM before and after a run; and
+``clock_read``, what pi_prereq's read makes of the clock (tests/clock_read.py), to compare
+with timedatectl's answer on the VM's own kernel.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from tests.clock_read import clock_read_command
 
 MODULES = ("br_netfilter", "overlay")
 SYSCTLS = ("net.ipv4.ip_forward", "net.bridge.bridge-nf-call-iptables")
@@ -45,5 +49,6 @@ def pi_state(h: Any) -> dict[str, Any]:
         "modules": {m: module_state(h, m) for m in MODULES},
         "sysctls": {k: sysctl(h, k) for k in SYSCTLS},
         "ntp_synchronized": h.run("timedatectl show -p NTPSynchronized --value").stdout.strip(),
+        "clock_read": h.run(clock_read_command()).stdout.strip(),
         "ntp_server": h.run("timedatectl show-timesync -p ServerAddress --value").stdout.strip(),
     }

@@ -59,5 +59,7 @@ def test_arm64_vm_swap_off_modules_sysctls_and_clock(arm: dict) -> None:
     for key in SYSCTLS:
         assert after["sysctls"][key] == "1", key
     assert before["ntp_synchronized"] == "no"
+    assert before["clock_read"] == "no"  # pi_prereq's read of the clock agrees (round seventeen)
     assert after["ntp_synchronized"] == "yes", after
+    assert after["clock_read"] == "yes", after
     assert after["ntp_server"] == bridge_address(SUBNET), after

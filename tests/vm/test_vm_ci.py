@@ -90,6 +90,7 @@ def test_the_vm_starts_as_a_fresh_pi_os(run: dict) -> None:
     assert before["sysctls"]["net.ipv4.ip_forward"] == "0"
     # No time server answers the VM before the role names one.
     assert before["ntp_synchronized"] == "no"
+    assert before["clock_read"] == "no"  # pi_prereq's read of the clock agrees (round seventeen)
 
 
 def test_bootstrap_with_verify_succeeds(run: dict) -> None:
@@ -133,6 +134,7 @@ def test_sysctls_are_one(run: dict) -> None:
 def test_clock_synchronised_from_the_bridge_ntp_server(run: dict) -> None:
     after = run["after_first"]
     assert after["ntp_synchronized"] == "yes", after
+    assert after["clock_read"] == "yes", after
     assert after["ntp_server"] == bridge_address(SUBNET), after
 
 
