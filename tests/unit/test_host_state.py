@@ -15,7 +15,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -424,40 +424,46 @@ def _unordered(value: Any) -> Any:
     return value
 
 
-def test_module_gathers_the_facts_setup_gathers_in_the_same_call(tmp_path: Path) -> None:
-    """pi_prereq's preflight gathers its facts in its host_state call (one round trip, not
-    setup's and then its own): they must be setup's facts for the same subset, and become
-    the host's facts as setup's do."""
+def gather_both(
+    tmp_path: Path, subset: list[str], more: Sequence[dict[str, Any]] = (), keep: str = ""
+) -> dict[str, Any]:
+    """host_state's facts (``read``) and setup's (``setup``) for ``subset`` on this machine,
+    with ``more`` tasks after host_state's and ``keep``'s variables in the result too."""
     out = tmp_path / "facts.json"
+    content = (
+        "{{ {'read': read.ansible_facts, 'setup': setup.ansible_facts" + keep + "} | to_json }}"
+    )
     play = [
         {
             "hosts": "localhost",
             "connection": "local",
             "gather_facts": False,
             "tasks": [
-                {"host_state": {"gather_subset": SUBSET}, "register": "read"},
-                {
-                    "ansible.builtin.set_fact": {
-                        "known": "{{ ansible_facts['architecture'] ~ ' '"
-                        " ~ ansible_facts['virtualization_type'] ~ ' '"
-                        " ~ ansible_facts['distribution'] }}"
-                    }
-                },
-                {"ansible.builtin.setup": {"gather_subset": SUBSET}, "register": "setup"},
-                {"host_state": {}, "register": "bare"},
-                {
-                    "ansible.builtin.copy": {
-                        "dest": str(out),
-                        "content": "{{ {'read': read.ansible_facts, 'setup': setup.ansible_facts,"
-                        " 'known': known, 'bare': bare} | to_json }}",
-                    }
-                },
+                {"host_state": {"gather_subset": subset}, "register": "read"},
+                *more,
+                {"ansible.builtin.setup": {"gather_subset": subset}, "register": "setup"},
+                {"ansible.builtin.copy": {"dest": str(out), "content": content}},
             ],
         }
     ]
     proc = run_local_playbook(play, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    got = json.loads(out.read_text())
+    return json.loads(out.read_text())
+
+
+def test_module_gathers_the_facts_setup_gathers_in_the_same_call(tmp_path: Path) -> None:
+    """pi_prereq's preflight gathers its facts in its host_state call (one round trip, not
+    setup's and then its own): they must be setup's facts for the same subset, and become
+    the host's facts as setup's do."""
+    known = (
+        "{{ ansible_facts['architecture'] ~ ' ' ~ ansible_facts['virtualization_type'] ~ ' '"
+        " ~ ansible_facts['distribution'] }}"
+    )
+    more = [
+        {"ansible.builtin.set_fact": {"known": known}},
+        {"host_state": {}, "register": "bare"},
+    ]
+    got = gather_both(tmp_path, SUBSET, more, ", 'known': known, 'bare': bare")
     assert _unordered(got["read"]) == _unordered(got["setup"])
     facts = got["setup"]
     assert got["known"] == (
@@ -539,28 +545,7 @@ def test_another_platform_is_gathered_with_all_of_setups_collectors(
 def test_module_gathers_setups_facts_for_any_subset(tmp_path: Path, subset: list[str]) -> None:
     """Only pi-k8s's own subsets take the short way; others (here with the minimal subset)
     are gathered by all of setup's collectors, and either way the facts are setup's."""
-    out = tmp_path / "facts.json"
-    play = [
-        {
-            "hosts": "localhost",
-            "connection": "local",
-            "gather_facts": False,
-            "tasks": [
-                {"host_state": {"gather_subset": subset}, "register": "read"},
-                {"ansible.builtin.setup": {"gather_subset": subset}, "register": "setup"},
-                {
-                    "ansible.builtin.copy": {
-                        "dest": str(out),
-                        "content": "{{ {'read': read.ansible_facts, 'setup': setup.ansible_facts}"
-                        " | to_json }}",
-                    }
-                },
-            ],
-        }
-    ]
-    proc = run_local_playbook(play, tmp_path)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    got = json.loads(out.read_text())
+    got = gather_both(tmp_path, subset)
     volatile = ("ansible_date_time", "ansible_env")  # the clock, and the module's environment
     read, setup = (
         {k: v for k, v in got[n].items() if k not in volatile} for n in ("read", "setup")
