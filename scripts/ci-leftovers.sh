@@ -8,7 +8,9 @@ set -uo pipefail
 {
   if command -v podman >/dev/null; then
     podman ps -a --format 'container {{.Names}}' 2>/dev/null
-    podman network ls --format 'network {{.Name}}' 2>/dev/null
+    # Not podman's default network `podman`: podman lists it once installed, made by no
+    # test (on a fresh machine podman comes with the apt phase, after the first listing).
+    podman network ls --format 'network {{.Name}}' 2>/dev/null | grep -vx 'network podman'
   fi
   if command -v ip >/dev/null; then
     ip -o link show type bridge 2>/dev/null | awk -F': ' '{sub(/@.*/, "", $2); print "bridge " $2}'
