@@ -153,6 +153,15 @@ def test_second_run_changes_nothing_and_does_not_reboot(small: dict, airgap: Pat
     ran = play_hosts(last_site_run())
     assert (ran[PREPARE], ran[AGENTS]) == (set(), set()), ran
     assert set(hash_reads(last_site_run())) == {"rpi-1", "rpi-2", "rpi-3"}
+    # The first play's read gathers the network facts only where the host's own address is
+    # read (the server: the API address); an agent's leaves them out (pi_k8s_validate).
+    facts = facts_read(last_site_run())
+    assert "ansible_default_ipv4" in facts["rpi-1"], sorted(facts["rpi-1"])
+    for agent in ("rpi-2", "rpi-3"):
+        assert "ansible_nodename" in facts[agent], sorted(facts[agent])
+        assert not {"ansible_default_ipv4", "ansible_interfaces"} & facts[agent], sorted(
+            facts[agent]
+        )
 
 
 HASH_CACHE = "/var/lib/pi-k8s/k3s.hashes.json"
@@ -177,6 +186,18 @@ def hash_reads(run_dir: Path, kind: str = "sha256_cache") -> dict[str, list[dict
         if event.get("event") == "runner_on_ok" and read and sum(res.get(kind, {}).values()) > 0:
             reads.setdefault(data["host"], []).append(res[kind])
     return reads
+
+
+def facts_read(run_dir: Path) -> dict[str, set[str]]:
+    """Per host, the names of the facts its first host_state read of the run gathered."""
+    facts: dict[str, set[str]] = {}
+    for event in run_events(run_dir):
+        data = event.get("event_data", {})
+        gathered = data.get("res", {}).get("ansible_facts")
+        read = data.get("task_action", "").endswith("host_state")
+        if event.get("event") == "runner_on_ok" and read and gathered:
+            facts.setdefault(data["host"], set(gathered))
+    return facts
 
 
 def play_hosts(run_dir: Path) -> dict[str, set[str]]:
