@@ -14,6 +14,7 @@ tested in this process.
 
 from __future__ import annotations
 
+import configparser
 import fcntl
 import json
 import marshal
@@ -159,8 +160,9 @@ def test_the_key_covers_its_parts() -> None:
     assert cache.key("t") != template_cache.CodeCache("/nonexistent", "other").key("t")
 
 
-@pytest.mark.parametrize("name", ["preload", "template_cache"])
+@pytest.mark.parametrize("name", ["preload", "template_cache", "worker_gc", "queue_wait"])
 def test_ansible_cfg_enables_it(name: str) -> None:
-    cfg = (REPO / "ansible.cfg").read_text()
-    line = next(line for line in cfg.splitlines() if line.startswith("callbacks_enabled"))
-    assert f"pik8s.cluster.{name}" in line.split("=", 1)[1].replace(" ", "").split(",")
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "ansible.cfg")
+    enabled = cfg["defaults"]["callbacks_enabled"].replace("\n", "").replace(" ", "").split(",")
+    assert f"pik8s.cluster.{name}" in enabled
