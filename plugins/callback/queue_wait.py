@@ -4,10 +4,10 @@ Ansible runs each task on each host in a worker process it forks, at most ``fork
 once. When a task has more hosts than that (50 hosts with pi-k8s's ``forks = 20``),
 ansible-playbook's process waits for a worker to end before it forks the next one, and it
 waits in a tight loop: it asks every worker whether it is still alive and sleeps 0.1 ms,
-again and again (``StrategyBase._queue_task``). On the two cores of the testbed's machine
-that loop took about 2 s of CPU from the workers in a steady no-op of ``site.yml`` on 50
-hosts, with some 60,000 context switches of the main process instead of 12,000
-(docs/performance.md, round twenty).
+again and again (``StrategyBase._queue_task``). On the two cores of the testbed's machine,
+in a steady no-op of ``site.yml`` on 50 hosts, that process used 1 to 2 s more CPU than
+with this callback (11 to 13 s against 10 to 11 s), and made 50,000 to 58,000 voluntary
+context switches against 15,000 to 18,000 (docs/performance.md, round twenty).
 
 This callback makes each of those sleeps last Ansible's own ``internal_poll_interval``
 (1 ms by default), the interval at which the same process already polls for its workers'

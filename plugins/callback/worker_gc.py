@@ -2,12 +2,12 @@
 
 Ansible runs each task on each host in a worker process forked from ansible-playbook's
 process, and the worker inherits that process's whole heap (the inventory, every host's
-variables and facts, the loaded plugins). Python's cycle collector in the worker counts on
-from where the parent left off, so a worker often runs a full collection soon after it
-starts: it walks every inherited object and writes to each one's header, which also makes
-the kernel copy each page the worker shared with its parent. In a steady no-op of
-``site.yml`` on 50 testbed hosts the workers ran 43 full collections costing 3.4 s of CPU
-in all, about 80 ms each (docs/performance.md, round twenty).
+variables and facts, the loaded plugins) and its cycle collector's counts, so a worker
+forked when those counts were near a full collection runs one soon after it starts: it
+walks every inherited object and writes to each one's header, which also makes the kernel
+copy each page the worker shared with its parent. In a steady no-op of ``site.yml`` on 50
+testbed hosts the workers ran 43 full collections costing 3.4 s of CPU in all, 66 to
+100 ms each (docs/performance.md, round twenty).
 
 This callback has each forked process move what it inherited into the collector's
 permanent generation (``gc.freeze()``, right after the fork), as Python's documentation
