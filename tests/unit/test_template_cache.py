@@ -160,7 +160,9 @@ def test_the_key_covers_its_parts() -> None:
     assert cache.key("t") != template_cache.CodeCache("/nonexistent", "other").key("t")
 
 
-@pytest.mark.parametrize("name", ["preload", "template_cache", "worker_gc", "queue_wait"])
+@pytest.mark.parametrize(
+    "name", ["preload", "template_cache", "worker_gc", "queue_wait", "module_bytecode"]
+)
 def test_ansible_cfg_enables_it(name: str) -> None:
     cfg = configparser.ConfigParser()
     cfg.read(REPO / "ansible.cfg")
