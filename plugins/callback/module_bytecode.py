@@ -82,7 +82,11 @@ class _WithBytecode:
         info = zinfo if isinstance(zinfo, zipfile.ZipInfo) else zipfile.ZipInfo(zinfo)
         if not info.filename.endswith(".py"):
             return
-        pyc = bytecode(info.filename, data.encode() if isinstance(data, str) else bytes(data))
+        try:
+            pyc = bytecode(info.filename, data.encode() if isinstance(data, str) else bytes(data))
+        except Exception as exc:  # an optimisation must never fail a module: send the source
+            display.vvv(f"pik8s.cluster.module_bytecode: {info.filename} goes as source ({exc})")
+            return
         if pyc is not None:
             compiled = zipfile.ZipInfo(info.filename + "c", date_time=info.date_time)
             compiled.compress_type = self._zf.compression

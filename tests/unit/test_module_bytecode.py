@@ -162,6 +162,17 @@ def test_nothing_to_compile_adds_no_bytecode(source: bytes, why: str) -> None:
     assert module_bytecode.bytecode("m.py", source) is None, why
 
 
+def test_a_file_it_cannot_compile_goes_as_source_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(name: str, source: bytes) -> bytes:
+        raise RecursionError("too deep")
+
+    monkeypatch.setattr(module_bytecode, "bytecode", fails)
+    with zipfile.ZipFile(_payload(tmp_path / "p.zip")) as zf:
+        assert zf.namelist() == ["pkg/__init__.py", "pkg/mod.py"]
+
+
 def test_it_wraps_once_and_only_the_functions_it_knows(monkeypatch: pytest.MonkeyPatch) -> None:
     common = module_bytecode.module_common
     monkeypatch.setattr(common, "recursive_finder", common.recursive_finder)
