@@ -42,25 +42,16 @@ def run_local_playbook(
     )
 
 
-def run_with_lookups(
-    play: list[dict[str, Any]],
-    tmp: Path,
-    lookups: dict[str, str],
-    env: dict[str, str] | None = None,
+def run_json(
+    play: list[dict[str, Any]], tmp: Path, env: dict[str, str] | None = None
 ) -> list[dict[str, Any]]:
-    """Run ``play`` with the repository's ansible.cfg and the test's own lookup plugins
-    (name: source), which look from inside the workers; return the first play's tasks as
-    the json callback reports them. The run must pass and load every enabled callback."""
-    where = tmp / "lookup_plugins"
-    where.mkdir()
-    for name, source in lookups.items():
-        (where / f"{name}.py").write_text(source)
+    """Run ``play`` with the repository's ansible.cfg; return the first play's tasks as the
+    json callback reports them. The run must pass and load every enabled callback."""
     proc = run_local_playbook(
         play,
         tmp,
         env={
             "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_LOOKUP_PLUGINS": str(where),
             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
             **(env or {}),
         },
@@ -68,3 +59,18 @@ def run_with_lookups(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Skipping callback" not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)["plays"][0]["tasks"]
+
+
+def run_with_lookups(
+    play: list[dict[str, Any]],
+    tmp: Path,
+    lookups: dict[str, str],
+    env: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """``run_json`` with the test's own lookup plugins (name: source), which look from
+    inside the workers."""
+    where = tmp / "lookup_plugins"
+    where.mkdir()
+    for name, source in lookups.items():
+        (where / f"{name}.py").write_text(source)
+    return run_json(play, tmp, {"ANSIBLE_LOOKUP_PLUGINS": str(where), **(env or {})})

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.local_playbook import REPO, run_local_playbook
+from tests.local_playbook import REPO, run_json
 
 sys.path.insert(0, str(REPO / "plugins" / "callback"))
 import module_bytecode  # the plugin's module, as a plain module
@@ -58,19 +58,7 @@ def _where(tmp_path: Path, env: dict[str, str]) -> dict[str, object]:
             "tasks": [{"where_from": {"n": 21}}],
         }
     ]
-    proc = run_local_playbook(
-        play,
-        tmp_path,
-        env={
-            "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
-            "ANSIBLE_LIBRARY": str(library),
-            "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json",
-            **env,
-        },
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Skipping callback" not in proc.stderr, proc.stderr
-    (task,) = json.loads(proc.stdout)["plays"][0]["tasks"]
+    (task,) = run_json(play, tmp_path, {"ANSIBLE_LIBRARY": str(library), **env})
     return task["hosts"]["localhost"]
 
 
